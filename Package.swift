@@ -1,0 +1,117 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "swift-oci-registry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "registry", targets: ["registry"]),
+        .library(name: "RegistryServer", targets: ["RegistryServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // Value types of the distribution spec: digests, names, references, media types,
+        // manifests, errors. No I/O.
+        .target(
+            name: "RegistryModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // Blob store (filesystem) and metadata store (SQLite). Knows nothing about HTTP.
+        .target(
+            name: "RegistryStorage",
+            dependencies: [
+                "RegistryModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Registry semantics: uploads, manifests, tags, referrers, content negotiation.
+        .target(
+            name: "RegistryCore",
+            dependencies: [
+                "RegistryModel",
+                "RegistryStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // HTTP on SwiftNIO: pipeline, router, one handler per resource, OCI error bodies.
+        .target(
+            name: "RegistryHTTP",
+            dependencies: [
+                "RegistryModel",
+                "RegistryCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Configuration and wiring of the layers into a runnable service.
+        .target(
+            name: "RegistryServer",
+            dependencies: [
+                "RegistryModel",
+                "RegistryStorage",
+                "RegistryCore",
+                "RegistryHTTP",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "registry",
+            dependencies: [
+                "RegistryServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RegistryModelTests",
+            dependencies: ["RegistryModel"]
+        ),
+        .testTarget(
+            name: "RegistryStorageTests",
+            dependencies: ["RegistryStorage", "RegistryModel"]
+        ),
+        .testTarget(
+            name: "RegistryIntegrationTests",
+            dependencies: [
+                "RegistryServer",
+                "RegistryModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+    ]
+)

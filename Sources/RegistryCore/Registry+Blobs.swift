@@ -1,0 +1,47 @@
+import RegistryModel
+import RegistryStorage
+
+extension Registry {
+    /// Size of a blob the repository may read; `BLOB_UNKNOWN` otherwise.
+    public func blobSize(_ digest: Digest, in repository: RepositoryName) async throws -> Int64 {
+        guard let size = try await metadata.blobSize(digest, in: repository) else {
+            throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
+        }
+        return size
+    }
+
+    /// Opens a blob the repository may read; `BLOB_UNKNOWN` otherwise.
+    public func openBlob(_ digest: Digest, in repository: RepositoryName) async throws -> any BlobReader {
+        _ = try await blobSize(digest, in: repository)
+        guard let reader = try await blobs.open(digest) else {
+            logger.error("blob recorded in metadata is missing from storage", metadata: ["digest": "\(digest)"])
+            throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
+        }
+        return reader
+    }
+
+    /// Removes the repository's access to a blob. The bytes stay until garbage collection finds
+    /// that nothing else uses them.
+    public func deleteBlob(_ digest: Digest, in repository: RepositoryName) async throws {
+        try requireDeletesEnabled()
+        guard try await metadata.unlinkBlob(digest, from: repository) else {
+            throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
+        }
+    }
+
+    /// Makes a blob readable from `repository` without uploading it again. With `source`, only
+    /// a blob that repository may read is mounted; without, any blob the registry stores.
+    /// Returns false when there is nothing to mount (the caller then starts a normal upload).
+    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
+        try requireWritable()
+        let size: Int64? =
+            if let source {
+                try await metadata.blobSize(digest, in: source)
+            } else {
+                try await metadata.blobSize(digest)
+            }
+        guard let size, try await blobs.size(of: digest) != nil else { return false }
+        try await metadata.linkBlob(digest, size: size, into: repository)
+        return true
+    }
+}

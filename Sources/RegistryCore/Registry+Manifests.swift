@@ -1,0 +1,128 @@
+import NIOCore
+import RegistryModel
+import RegistryStorage
+
+/// The outcome of a manifest push.
+public struct PushedManifest: Sendable, Equatable {
+    public var digest: Digest
+    /// The manifest's `subject`, reported to the client in `OCI-Subject`.
+    public var subject: Digest?
+}
+
+extension Registry {
+    /// Fetches a manifest. By digest the stored bytes are served whatever the client accepts;
+    /// by tag, ``ContentNegotiation`` decides (a manifest list may be replaced by its entry for
+    /// the default platform, an OCI index refused to a client that cannot read it).
+    public func manifest(
+        _ reference: Reference, in repository: RepositoryName, accepting accepted: AcceptedMediaTypes
+    ) async throws -> StoredManifest {
+        switch reference {
+        case .digest(let digest):
+            guard let manifest = try await metadata.manifest(digest, in: repository) else {
+                throw RegistryError(.manifestUnknown, detail: ["digest": digest.description])
+            }
+            return manifest
+        case .tag(let tag):
+            guard let manifest = try await metadata.manifest(taggedAs: tag, in: repository) else {
+                throw RegistryError(.manifestUnknown, detail: ["tag": tag.value])
+            }
+            switch ContentNegotiation.decide(
+                storedMediaType: manifest.mediaType, accepted: accepted, defaultPlatform: options.defaultPlatform)
+            {
+            case .serve:
+                return manifest
+            case .refuse(let reason):
+                throw RegistryError(.manifestUnknown, message: "no acceptable manifest for this request", detail: ["tag": tag.value, "reason": reason])
+            case .serveChild(let platform):
+                return try await platformEntry(of: manifest, for: platform, tag: tag, in: repository)
+            }
+        }
+    }
+
+    private func platformEntry(
+        of list: StoredManifest, for platform: Platform, tag: Tag, in repository: RepositoryName
+    ) async throws -> StoredManifest {
+        let parsed = try Manifest(parsing: Array(list.content.readableBytesView), contentType: list.mediaType)
+        let entry = parsed.manifests.first { $0.platform.map(platform.isSatisfied(by:)) ?? false }
+        guard let entry, let child = try await metadata.manifest(entry.digest, in: repository) else {
+            throw RegistryError(
+                .manifestUnknown, message: "no acceptable manifest for this request",
+                detail: [
+                    "tag": tag.value,
+                    "reason": "the tag is a manifest list, the client does not accept manifest lists, and the list has no \(platform) entry",
+                ])
+        }
+        return child
+    }
+
+    /// Stores a manifest byte-exact after validating it, and moves the tag when pushed by tag.
+    public func putManifest(
+        _ body: ByteBuffer, contentType: String?, reference: Reference, in repository: RepositoryName
+    ) async throws -> PushedManifest {
+        try requireWritable()
+        guard body.readableBytes <= options.maxManifestBytes else {
+            throw RegistryError(.manifestTooLarge, detail: ["limit": "\(options.maxManifestBytes)"])
+        }
+        let bytes = Array(body.readableBytesView)
+        let manifest = try Manifest(parsing: bytes, contentType: contentType)
+        let tag: Tag?
+        let digest: Digest
+        switch reference {
+        case .tag(let pushedTag):
+            tag = pushedTag
+            digest = DigestHasher.digest(of: bytes)
+        case .digest(let pushedDigest):
+            tag = nil
+            digest = DigestHasher.digest(of: bytes, algorithm: pushedDigest.algorithm)
+            guard digest == pushedDigest else {
+                throw RegistryError(
+                    .digestInvalid, message: "manifest digest does not match the reference",
+                    detail: ["digest": pushedDigest.description, "computed": digest.description])
+            }
+        }
+        let record = NewManifest(
+            digest: digest,
+            mediaType: manifest.mediaType,
+            content: body,
+            blobReferences: Self.unique(manifest.referencedBlobs.filter(Self.mustBeInRepository).map(\.digest)),
+            manifestReferences: Self.unique(manifest.manifests.map(\.digest)),
+            subject: manifest.subject?.digest,
+            artifactType: manifest.effectiveArtifactType,
+            annotations: manifest.annotations)
+        switch try await metadata.putManifest(record, tag: tag, in: repository) {
+        case .stored:
+            return PushedManifest(digest: digest, subject: manifest.subject?.digest)
+        case .missingReferences(let missing):
+            throw RegistryError(
+                .manifestBlobUnknown,
+                message: "manifest references \(missing.count) blob(s) or manifest(s) not in the repository",
+                detail: ["digest": missing[0].description])
+        }
+    }
+
+    /// Deletes a manifest and its tags (by digest) or only the tag (by tag).
+    public func deleteManifest(_ reference: Reference, in repository: RepositoryName) async throws {
+        try requireDeletesEnabled()
+        switch reference {
+        case .digest(let digest):
+            guard try await metadata.deleteManifest(digest, in: repository) else {
+                throw RegistryError(.manifestUnknown, detail: ["digest": digest.description])
+            }
+        case .tag(let tag):
+            guard try await metadata.deleteTag(tag, in: repository) else {
+                throw RegistryError(.manifestUnknown, detail: ["tag": tag.value])
+            }
+        }
+    }
+
+    /// Layers that image-spec lets registries not hold ("non-distributable", Docker's
+    /// "foreign" layers) are not required to be present.
+    private static func mustBeInRepository(_ descriptor: Descriptor) -> Bool {
+        !(descriptor.mediaType.contains("nondistributable") || descriptor.mediaType.contains("foreign"))
+    }
+
+    private static func unique(_ digests: [Digest]) -> [Digest] {
+        var seen = Set<Digest>()
+        return digests.filter { seen.insert($0).inserted }
+    }
+}

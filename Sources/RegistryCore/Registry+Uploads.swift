@@ -1,0 +1,260 @@
+import Foundation
+import NIOCore
+import RegistryModel
+import RegistryStorage
+
+/// Where an upload session stands: the id for its URL and how many bytes it holds.
+public struct UploadStatus: Sendable, Equatable {
+    public var id: UploadID
+    public var length: Int64
+}
+
+/// A chunk's declared place in the upload (`Content-Range: start-end`, inclusive).
+public struct ChunkRange: Sendable, Equatable {
+    public var start: Int64
+    public var end: Int64
+
+    public init(start: Int64, end: Int64) {
+        self.start = start
+        self.end = end
+    }
+
+    public var length: Int64 { end - start + 1 }
+}
+
+extension Registry {
+    /// Largest amount of body data gathered before one write to disk.
+    static let writeCoalescingBytes = 1 << 20
+
+    /// Opens a session (`POST /blobs/uploads/`).
+    public func startUpload(in repository: RepositoryName, algorithm: DigestAlgorithm = .sha256) async throws -> UploadStatus {
+        try requireWritable()
+        let id = UploadID()
+        let now = Date()
+        try await metadata.createUpload(UploadRecord(id: id, repository: repository, createdAt: now, updatedAt: now))
+        do {
+            try await uploads.create(id)
+        } catch {
+            try? await metadata.deleteUpload(id)
+            throw error
+        }
+        await sessions.insert(id, state: .init(repository: repository, hasher: DigestHasher(algorithm: algorithm), length: 0))
+        return UploadStatus(id: id, length: 0)
+    }
+
+    /// Uploads a whole blob in one request (`POST ?digest=` with a body).
+    public func uploadMonolithic<Body: AsyncSequence>(
+        _ body: Body, digest: Digest, in repository: RepositoryName
+    ) async throws -> Digest where Body.Element == ByteBuffer {
+        let status = try await startUpload(in: repository, algorithm: digest.algorithm)
+        return try await completeUpload(status.id, in: repository, digest: digest, range: nil, finalChunk: body)
+    }
+
+    /// Reports a session's progress (`GET /blobs/uploads/<id>`).
+    public func uploadStatus(_ id: UploadID, in repository: RepositoryName) async throws -> UploadStatus {
+        guard let record = try await metadata.upload(id), record.repository == repository else {
+            throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
+        }
+        return UploadStatus(id: id, length: record.committedLength)
+    }
+
+    /// Appends one chunk (`PATCH`). With a range, the chunk must start where the session ends
+    /// (`416 RANGE_INVALID` otherwise, with the session's current range).
+    public func appendChunk<Body: AsyncSequence>(
+        _ body: Body, to id: UploadID, in repository: RepositoryName, range: ChunkRange?
+    ) async throws -> UploadStatus where Body.Element == ByteBuffer {
+        try requireWritable()
+        return try await withSession(id, in: repository) { state in
+            try await self.append(body, to: id, state: &state, range: range)
+            try await self.metadata.updateUpload(id, committedLength: state.length)
+            return (UploadStatus(id: id, length: state.length), keep: true)
+        }
+    }
+
+    /// Completes a session (`PUT ?digest=`), with an optional final chunk: verifies the digest
+    /// and makes the data the blob, or stores nothing and ends the session.
+    public func completeUpload<Body: AsyncSequence>(
+        _ id: UploadID, in repository: RepositoryName, digest: Digest, range: ChunkRange?, finalChunk: Body
+    ) async throws -> Digest where Body.Element == ByteBuffer {
+        try requireWritable()
+        return try await withSession(id, in: repository) { state in
+            try await self.append(finalChunk, to: id, state: &state, range: range)
+            var hasher = state.hasher
+            if hasher.algorithm != digest.algorithm {
+                // The session hashed with another algorithm than the client's digest names: the
+                // only case where the data is read back.
+                hasher = try await self.rehash(id, length: state.length, algorithm: digest.algorithm)
+            }
+            let actual = hasher.finalize()
+            guard actual == digest else {
+                try? await self.discard(id)
+                throw RegistryError(
+                    .digestInvalid, detail: ["digest": digest.description, "computed": actual.description])
+            }
+            try await self.uploads.commit(id, as: digest)
+            try await self.metadata.finishUpload(id, linking: digest, size: state.length, into: repository)
+            return (digest, keep: false)
+        }
+    }
+
+    /// Cancels a session and deletes its data (`DELETE /blobs/uploads/<id>`).
+    public func cancelUpload(_ id: UploadID, in repository: RepositoryName) async throws {
+        try requireWritable()
+        try await withSession(id, in: repository) { _ in
+            try await self.discard(id)
+            return ((), keep: false)
+        }
+    }
+
+    /// Deletes sessions nobody wrote to within ``RegistryOptions/uploadExpiry``, and data files
+    /// that no session record owns. Returns how many were removed.
+    @discardableResult
+    public func expireUploads(now: Date = Date()) async throws -> Int {
+        let expiry = options.uploadExpiry
+        let cutoff = now.addingTimeInterval(-Double(expiry.components.seconds))
+        var removed = 0
+        for record in try await metadata.uploads(notUpdatedSince: cutoff) where await sessions.removeIfIdle(record.id) {
+            try await discard(record.id)
+            removed += 1
+        }
+        return removed
+    }
+
+    /// Removes data files with no session record (left by a crash between the two writes of
+    /// ``startUpload(in:algorithm:)``). Run at start-up, before requests arrive.
+    public func removeOrphanUploadFiles() async throws {
+        for id in try await uploads.allSessions() where try await metadata.upload(id) == nil {
+            try await uploads.remove(id)
+        }
+    }
+
+    // MARK: Internals
+
+    /// Runs `body` with exclusive use of a session's state, loading it after a restart.
+    /// `keep: false` forgets the session when `body` succeeds.
+    private func withSession<T: Sendable>(
+        _ id: UploadID, in repository: RepositoryName,
+        _ body: (inout UploadSessionTable.State) async throws -> (T, keep: Bool)
+    ) async throws -> T {
+        var state: UploadSessionTable.State
+        switch await sessions.reserve(id) {
+        case .busy:
+            throw RegistryError(.blobUploadInvalid, message: "another request is writing to this upload", detail: ["session": id.value])
+        case .held(let held):
+            state = held
+        case .mustLoad:
+            do {
+                state = try await loadSession(id)
+            } catch {
+                await sessions.release(id, state: nil)
+                throw error
+            }
+        }
+        guard state.repository == repository else {
+            await sessions.release(id, state: state)
+            throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
+        }
+        do {
+            let (result, keep) = try await body(&state)
+            await sessions.release(id, state: keep ? state : nil)
+            return result
+        } catch {
+            // `append` has rolled `state` back to the session's last committed length.
+            let stillExists = (try? await metadata.upload(id)) != nil
+            await sessions.release(id, state: stillExists ? state : nil)
+            throw error
+        }
+    }
+
+    /// Rebuilds a session this process has not seen (after a restart): the data file is cut
+    /// back to the length last acknowledged to the client, and the hash recomputed from it.
+    private func loadSession(_ id: UploadID) async throws -> UploadSessionTable.State {
+        guard let record = try await metadata.upload(id), let fileLength = try await uploads.length(of: id) else {
+            throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
+        }
+        let length = min(record.committedLength, fileLength)
+        if fileLength != length {
+            let writer = try await uploads.openWriter(id)
+            try await writer.truncate(to: length)
+            try await writer.close()
+        }
+        let hasher = try await rehash(id, length: length, algorithm: .sha256)
+        return .init(repository: record.repository, hasher: hasher, length: length)
+    }
+
+    private func rehash(_ id: UploadID, length: Int64, algorithm: DigestAlgorithm) async throws -> DigestHasher {
+        var hasher = DigestHasher(algorithm: algorithm)
+        for try await chunk in try await uploads.chunks(of: id, length: length) {
+            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        }
+        return hasher
+    }
+
+    private func discard(_ id: UploadID) async throws {
+        try await uploads.remove(id)
+        try await metadata.deleteUpload(id)
+    }
+
+    /// Streams `body` onto the end of the session's data, hashing as it goes and writing in
+    /// batches of up to ``writeCoalescingBytes``. All or nothing: on any failure (including the
+    /// client going away) the file and hash are rolled back to where the chunk began.
+    private func append<Body: AsyncSequence>(
+        _ body: Body, to id: UploadID, state: inout UploadSessionTable.State, range: ChunkRange?
+    ) async throws where Body.Element == ByteBuffer {
+        if let range, range.start != state.length || range.end < range.start {
+            throw RegistryError(
+                .rangeInvalid,
+                message: "chunk range \(range.start)-\(range.end) does not continue the upload at offset \(state.length)",
+                headers: [("Range", Self.rangeHeader(length: state.length))])
+        }
+        let start = state.length
+        let hasherAtStart = state.hasher
+        var writer: (any UploadWriter)?
+        var pending: ByteBuffer?
+        do {
+            for try await chunk in body {
+                guard chunk.readableBytes > 0 else { continue }
+                chunk.withUnsafeReadableBytes { state.hasher.update(bufferPointer: $0) }
+                if pending == nil {
+                    pending = chunk
+                } else {
+                    pending!.writeImmutableBuffer(chunk)
+                }
+                if pending!.readableBytes >= Self.writeCoalescingBytes {
+                    if writer == nil { writer = try await uploads.openWriter(id) }
+                    try await writer!.write(pending!, at: state.length)
+                    state.length += Int64(pending!.readableBytes)
+                    pending!.clear()
+                }
+            }
+            if let buffer = pending, buffer.readableBytes > 0 {
+                if writer == nil { writer = try await uploads.openWriter(id) }
+                try await writer!.write(buffer, at: state.length)
+                state.length += Int64(buffer.readableBytes)
+            }
+            if let range, state.length - start != range.length {
+                throw RegistryError(
+                    .sizeInvalid,
+                    message: "Content-Range announced \(range.length) bytes but the body had \(state.length - start)")
+            }
+            if let writer {
+                try await writer.synchronize()
+                try await writer.close()
+            }
+        } catch {
+            state.length = start
+            state.hasher = hasherAtStart
+            if let writer {
+                try? await writer.truncate(to: start)
+                try? await writer.close()
+            }
+            throw error
+        }
+    }
+
+    /// The `Range` header value for a session holding `length` bytes: `0-<last offset>`, which
+    /// the reference registry (and so every client) writes as `0-0` for an empty session.
+    public static func rangeHeader(length: Int64) -> String {
+        "0-\(max(length - 1, 0))"
+    }
+}

@@ -1,0 +1,59 @@
+import Logging
+import NIOCore
+import RegistryModel
+import RegistryStorage
+
+/// The registry's semantics, independent of HTTP: what may be read, written and deleted, and
+/// how uploads, manifests, tags and referrers behave. Handlers call it; it calls the stores.
+public final class Registry: Sendable {
+    public let options: RegistryOptions
+    let metadata: any MetadataStore
+    let blobs: any BlobStore
+    let uploads: any UploadStore
+    let sessions = UploadSessionTable()
+    let logger: Logger
+
+    public init(
+        metadata: any MetadataStore, blobs: any BlobStore, uploads: any UploadStore,
+        options: RegistryOptions, logger: Logger
+    ) {
+        self.metadata = metadata
+        self.blobs = blobs
+        self.uploads = uploads
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Throws `UNSUPPORTED` when the registry is read-only.
+    func requireWritable() throws(RegistryError) {
+        if options.readOnly {
+            throw RegistryError(.unsupported, message: "the registry is read-only")
+        }
+    }
+
+    func requireDeletesEnabled() throws(RegistryError) {
+        try requireWritable()
+        if !options.deletesEnabled {
+            throw RegistryError(.unsupported, message: "deletes are disabled on this registry")
+        }
+    }
+
+    /// Liveness of the stores, for `/readyz`.
+    public func checkReady() async throws {
+        try await metadata.checkReachable()
+        if !options.readOnly {
+            try await blobs.checkWritable()
+        }
+    }
+}
+
+/// A page of a listing and whether more entries follow it.
+public struct Page: Sendable, Equatable {
+    public var items: [String]
+    public var hasMore: Bool
+
+    public init(items: [String], hasMore: Bool) {
+        self.items = items
+        self.hasMore = hasMore
+    }
+}

@@ -1,0 +1,29 @@
+import RegistryModel
+
+/// Behaviour switches of the registry semantics layer.
+public struct RegistryOptions: Sendable {
+    /// Whether blob and manifest deletes are allowed (`405 UNSUPPORTED` otherwise).
+    public var deletesEnabled: Bool
+    /// Refuses every write with `405 UNSUPPORTED`.
+    public var readOnly: Bool
+    /// The index entry served to a client that asks by tag for a Docker manifest list it cannot read.
+    public var defaultPlatform: Platform
+    /// Sessions not written to for this long are deleted with their data.
+    public var uploadExpiry: Duration
+    /// Largest manifest body accepted (`413` beyond).
+    public var maxManifestBytes: Int
+
+    public init(
+        deletesEnabled: Bool = true,
+        readOnly: Bool = false,
+        defaultPlatform: Platform = Platform(os: "linux", architecture: "amd64"),
+        uploadExpiry: Duration = .seconds(24 * 3600),
+        maxManifestBytes: Int = 4 * 1024 * 1024
+    ) {
+        self.deletesEnabled = deletesEnabled
+        self.readOnly = readOnly
+        self.defaultPlatform = defaultPlatform
+        self.uploadExpiry = uploadExpiry
+        self.maxManifestBytes = maxManifestBytes
+    }
+}

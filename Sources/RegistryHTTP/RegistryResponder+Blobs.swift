@@ -1,0 +1,75 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RegistryCore
+import RegistryModel
+
+extension RegistryResponder {
+    /// `GET`/`HEAD /v2/<name>/blobs/<digest>`, with single `Range` support.
+    func getBlob(_ digest: Digest, in repository: RepositoryName, request: Request) async throws -> Response {
+        var headers = HTTPHeaders([
+            ("Docker-Content-Digest", digest.description),
+            ("Content-Type", "application/octet-stream"),
+            ("Accept-Ranges", "bytes"),
+            ("ETag", "\"\(digest)\""),
+            ("Cache-Control", "max-age=31536000"),
+        ])
+        if request.method == .HEAD {
+            let size = try await registry.blobSize(digest, in: repository)
+            headers.add(name: "Content-Length", value: "\(size)")
+            return Response(status: .ok, headers: headers)
+        }
+        let reader = try await registry.openBlob(digest, in: repository)
+        let size = reader.size
+        switch ByteRange.parse(request.headers.first(name: "range"), size: size) {
+        case .whole:
+            return Response(status: .ok, headers: headers, body: .blob(reader, range: 0..<size))
+        case .partial(let range):
+            headers.add(name: "Content-Range", value: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)")
+            return Response(status: .partialContent, headers: headers, body: .blob(reader, range: range))
+        case .unsatisfiable:
+            try? await reader.close()
+            throw RegistryError(
+                .rangeInvalid, message: "requested range not satisfiable for a blob of \(size) bytes",
+                headers: [("Content-Range", "bytes */\(size)")])
+        }
+    }
+
+    /// `DELETE /v2/<name>/blobs/<digest>`.
+    func deleteBlob(_ digest: Digest, in repository: RepositoryName) async throws -> Response {
+        try await registry.deleteBlob(digest, in: repository)
+        return Response(status: .accepted, headers: ["Docker-Content-Digest": digest.description])
+    }
+}
+
+/// A `Range: bytes=...` request header, resolved against a size (RFC 9110 §14).
+enum ByteRange: Equatable {
+    case whole
+    case partial(Range<Int64>)
+    case unsatisfiable
+
+    /// Only a single range is honoured; a multi-range or unparsable header is ignored (the whole
+    /// body is served, as RFC 9110 allows).
+    static func parse(_ header: String?, size: Int64) -> ByteRange {
+        guard let header, header.hasPrefix("bytes=") else { return .whole }
+        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .whole }
+        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
+        if first.isEmpty {
+            guard let suffix = Int64(last), suffix >= 0 else { return .whole }
+            guard suffix > 0 else { return .unsatisfiable }
+            guard size > 0 else { return .unsatisfiable }
+            return .partial(max(size - suffix, 0)..<size)
+        }
+        guard let start = Int64(first), start >= 0 else { return .whole }
+        let end: Int64
+        if last.isEmpty {
+            end = size - 1
+        } else {
+            guard let parsed = Int64(last), parsed >= start else { return .whole }
+            end = min(parsed, size - 1)
+        }
+        guard start < size else { return .unsatisfiable }
+        return .partial(start..<(end + 1))
+    }
+}

@@ -1,0 +1,86 @@
+import NIOCore
+import NIOHTTP1
+import RegistryCore
+import RegistryModel
+
+extension RegistryResponder {
+    private struct TagList: Encodable {
+        let name: String
+        let tags: [String]
+    }
+
+    private struct Catalog: Encodable {
+        let repositories: [String]
+    }
+
+    private struct ImageIndex: Encodable {
+        let schemaVersion = 2
+        let mediaType = MediaType.ociIndex
+        let manifests: [Descriptor]
+    }
+
+    /// `GET /v2/<name>/tags/list?n=&last=`.
+    func tags(in repository: RepositoryName, request: Request) async throws -> Response {
+        let (limit, last) = try pagination(request)
+        let page = try await registry.tags(in: repository, limit: limit, after: last)
+        let headers = nextLink(page, path: "/v2/\(repository)/tags/list", limit: limit)
+        return try JSONBody.response(TagList(name: repository.value, tags: page.items), headers: headers)
+    }
+
+    /// `GET /v2/_catalog?n=&last=`.
+    func catalog(_ request: Request) async throws -> Response {
+        let (limit, last) = try pagination(request)
+        let page = try await registry.repositories(limit: limit, after: last)
+        let headers = nextLink(page, path: "/v2/_catalog", limit: limit)
+        return try JSONBody.response(Catalog(repositories: page.items), headers: headers)
+    }
+
+    /// `GET /v2/<name>/referrers/<digest>?artifactType=`.
+    func referrers(of digest: Digest, in repository: RepositoryName, request: Request) async throws -> Response {
+        let artifactType = request.query["artifactType"]
+        let descriptors = try await registry.referrers(of: digest, in: repository, artifactType: artifactType)
+        var headers = HTTPHeaders()
+        if artifactType != nil {
+            headers.add(name: "OCI-Filters-Applied", value: "artifactType")
+        }
+        return try JSONBody.response(ImageIndex(manifests: descriptors), contentType: MediaType.ociIndex, headers: headers)
+    }
+
+    private func pagination(_ request: Request) throws -> (limit: Int?, last: String?) {
+        var limit: Int?
+        if let n = request.query["n"] {
+            guard let value = Int(n), value >= 0 else {
+                throw RegistryError(.paginationNumberInvalid, detail: ["n": n])
+            }
+            limit = value
+        }
+        return (limit, request.query["last"])
+    }
+
+    private func nextLink(_ page: Page, path: String, limit: Int?) -> HTTPHeaders {
+        guard page.hasMore, let last = page.items.last else { return [:] }
+        let n = limit.map { "n=\($0)&" } ?? ""
+        return ["Link": "<\(path)?\(n)last=\(Self.percentEncode(last))>; rel=\"next\""]
+    }
+
+    private static func percentEncode(_ value: String) -> String {
+        var result = ""
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                 UInt8(ascii: "~"), UInt8(ascii: "/"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return result
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}

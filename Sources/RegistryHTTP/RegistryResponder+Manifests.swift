@@ -1,0 +1,60 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RegistryCore
+import RegistryModel
+import RegistryStorage
+
+extension RegistryResponder {
+    /// `GET`/`HEAD /v2/<name>/manifests/<reference>`, negotiated on every `Accept` line, with
+    /// `ETag`/`If-None-Match`.
+    func getManifest(_ reference: Reference, in repository: RepositoryName, request: Request) async throws -> Response {
+        let accepted = AcceptedMediaTypes(headerLines: request.headers[canonicalForm: "accept"].map(String.init))
+        let manifest = try await registry.manifest(reference, in: repository, accepting: accepted)
+        let etag = "\"\(manifest.digest)\""
+        var headers = HTTPHeaders([
+            ("Content-Type", manifest.mediaType),
+            ("Docker-Content-Digest", manifest.digest.description),
+            ("ETag", etag),
+        ])
+        if let ifNoneMatch = request.headers.first(name: "if-none-match"),
+           ifNoneMatch.split(separator: ",").contains(where: { candidate in
+               let value = candidate.trimmingCharacters(in: .whitespaces)
+               return value == "*" || value == etag || value == "W/\(etag)" || value == manifest.digest.description
+           })
+        {
+            headers.replaceOrAdd(name: "Content-Length", value: "0")
+            return Response(status: .notModified, headers: headers)
+        }
+        if request.method == .HEAD {
+            headers.add(name: "Content-Length", value: "\(manifest.size)")
+            return Response(status: .ok, headers: headers)
+        }
+        return Response(status: .ok, headers: headers, body: .buffer(manifest.content))
+    }
+
+    /// `PUT /v2/<name>/manifests/<reference>`.
+    func putManifest(_ reference: Reference, in repository: RepositoryName, request: Request) async throws -> Response {
+        let limit = registry.options.maxManifestBytes
+        if let length = request.contentLength, length > limit {
+            throw RegistryError(.manifestTooLarge, detail: ["limit": "\(limit)"])
+        }
+        let body = try await request.body.collect(upTo: limit)
+        let pushed = try await registry.putManifest(
+            body, contentType: request.headers.first(name: "content-type"), reference: reference, in: repository)
+        var headers = HTTPHeaders([
+            ("Location", "/v2/\(repository)/manifests/\(pushed.digest)"),
+            ("Docker-Content-Digest", pushed.digest.description),
+        ])
+        if let subject = pushed.subject {
+            headers.add(name: "OCI-Subject", value: subject.description)
+        }
+        return Response(status: .created, headers: headers)
+    }
+
+    /// `DELETE /v2/<name>/manifests/<reference>`.
+    func deleteManifest(_ reference: Reference, in repository: RepositoryName) async throws -> Response {
+        try await registry.deleteManifest(reference, in: repository)
+        return Response(status: .accepted)
+    }
+}

@@ -1,0 +1,91 @@
+import NIOCore
+import NIOHTTP1
+import RegistryCore
+import RegistryModel
+import RegistryStorage
+
+extension RegistryResponder {
+    /// `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (`mount`, optional `from`),
+    /// a single-request upload (`digest` with the body), or a new session.
+    func startUpload(in repository: RepositoryName, request: Request) async throws -> Response {
+        if let mount = request.query["mount"], let digest = try? Digest(validating: mount) {
+            // An unusable `from` or an absent blob falls back to a normal session, per spec.
+            let source: RepositoryName?? = request.query["from"].map { RepositoryName($0) }
+            if source != .some(nil), try await registry.mountBlob(digest, from: source ?? nil, into: repository) {
+                return blobCreated(digest, in: repository)
+            }
+        } else if let digestString = request.query["digest"] {
+            let digest = try Digest(validating: digestString)
+            _ = try await registry.uploadMonolithic(request.body, digest: digest, in: repository)
+            return blobCreated(digest, in: repository)
+        }
+        let status = try await registry.startUpload(in: repository)
+        return uploadAccepted(status, in: repository, httpStatus: .accepted)
+    }
+
+    /// `GET`/`PATCH`/`PUT`/`DELETE /v2/<name>/blobs/uploads/<session>`.
+    func upload(_ session: String, in repository: RepositoryName, request: Request) async throws -> Response {
+        guard let id = UploadID(session) else {
+            throw RegistryError(.blobUploadUnknown, detail: ["session": session])
+        }
+        switch request.method {
+        case .GET:
+            let status = try await registry.uploadStatus(id, in: repository)
+            return uploadAccepted(status, in: repository, httpStatus: .noContent)
+        case .PATCH:
+            let range = try chunkRange(request, id: id, in: repository)
+            let status = try await registry.appendChunk(request.body, to: id, in: repository, range: range)
+            return uploadAccepted(status, in: repository, httpStatus: .accepted)
+        case .PUT:
+            let digests = request.query.values("digest")
+            guard let digestString = digests.last else {
+                throw RegistryError(.digestInvalid, message: "the digest query parameter is required to complete an upload")
+            }
+            let digest = try Digest(validating: digestString)
+            let range = try chunkRange(request, id: id, in: repository)
+            _ = try await registry.completeUpload(id, in: repository, digest: digest, range: range, finalChunk: request.body)
+            return blobCreated(digest, in: repository)
+        default:
+            try await registry.cancelUpload(id, in: repository)
+            return Response(status: .noContent)
+        }
+    }
+
+    /// Parses `Content-Range: <start>-<end>` (also accepting a `bytes ` or `bytes=` prefix).
+    /// A malformed header is a 416, as the spec asks.
+    private func chunkRange(_ request: Request, id: UploadID, in repository: RepositoryName) throws -> ChunkRange? {
+        guard let header = request.headers.first(name: "content-range") else { return nil }
+        var spec = Substring(header)
+        for prefix in ["bytes=", "bytes "] where spec.hasPrefix(prefix) {
+            spec = spec.dropFirst(prefix.count)
+        }
+        if let slash = spec.firstIndex(of: "/") { spec = spec[..<slash] }
+        let parts = spec.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), start >= 0, end >= start else {
+            throw RegistryError(
+                .rangeInvalid, message: "malformed Content-Range \"\(header)\"",
+                headers: [("Location", uploadLocation(id, in: repository))])
+        }
+        return ChunkRange(start: start, end: end)
+    }
+
+    private func blobCreated(_ digest: Digest, in repository: RepositoryName) -> Response {
+        Response(status: .created, headers: [
+            "Location": "/v2/\(repository)/blobs/\(digest)",
+            "Docker-Content-Digest": digest.description,
+        ])
+    }
+
+    private func uploadAccepted(_ status: UploadStatus, in repository: RepositoryName, httpStatus: HTTPResponseStatus) -> Response {
+        Response(status: httpStatus, headers: [
+            "Location": uploadLocation(status.id, in: repository),
+            "Range": Registry.rangeHeader(length: status.length),
+            "Docker-Upload-UUID": status.id.value,
+            "Blob-Upload-Session-ID": status.id.value,
+        ])
+    }
+
+    private func uploadLocation(_ id: UploadID, in repository: RepositoryName) -> String {
+        "/v2/\(repository)/blobs/uploads/\(id)"
+    }
+}

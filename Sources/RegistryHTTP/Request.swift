@@ -1,0 +1,84 @@
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP request as handlers see it: the parsed target and headers, and a body that is
+/// read from the connection on demand (with backpressure), never buffered whole.
+public struct Request {
+    public let head: HTTPRequestHead
+    public let path: String
+    public let query: QueryParameters
+    public let body: RequestBody
+
+    public var method: HTTPMethod { head.method }
+    public var headers: HTTPHeaders { head.headers }
+
+    init(head: HTTPRequestHead, body: RequestBody) {
+        self.head = head
+        let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        self.path = String(target.first ?? "")
+        self.query = QueryParameters(target.count > 1 ? target[1] : "")
+        self.body = body
+    }
+
+    /// The declared body length, if the client sent a valid `Content-Length`.
+    public var contentLength: Int64? {
+        headers.first(name: "content-length").flatMap { Int64($0) }
+    }
+}
+
+/// Decoded `application/x-www-form-urlencoded` query parameters, in order.
+public struct QueryParameters: Sendable {
+    public private(set) var pairs: [(name: String, value: String)] = []
+
+    init(_ query: Substring) {
+        for item in query.split(separator: "&") where !item.isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = PercentDecoding.decode(parts[0], plusAsSpace: true)
+            let value = parts.count > 1 ? PercentDecoding.decode(parts[1], plusAsSpace: true) : ""
+            pairs.append((name, value))
+        }
+    }
+
+    /// The first value of `name`.
+    public subscript(name: String) -> String? {
+        pairs.first { $0.name == name }?.value
+    }
+
+    /// Every value of `name`, in order.
+    public func values(_ name: String) -> [String] {
+        pairs.filter { $0.name == name }.map(\.value)
+    }
+}
+
+enum PercentDecoding {
+    /// Decodes `%XX` escapes; a malformed escape is kept literally.
+    static func decode(_ string: Substring, plusAsSpace: Bool = false) -> String {
+        guard string.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
+            return String(string)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(string.utf8.count)
+        var iterator = Array(string.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "%"), iterator.count >= 2,
+               let high = hexValue(iterator[iterator.startIndex]), let low = hexValue(iterator[iterator.startIndex + 1]) {
+                bytes.append(high << 4 | low)
+                iterator = iterator.dropFirst(2)
+            } else if plusAsSpace && byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

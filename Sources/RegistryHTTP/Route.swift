@@ -1,0 +1,54 @@
+import RegistryModel
+
+/// The registry's endpoints, parsed from a request path.
+///
+/// Paths are parsed from the right: repository names may contain segments called `blobs`,
+/// `manifests`, `tags`, `uploads` or `referrers`, but the endpoint suffix is always the last one
+/// or two segments.
+enum Route: Equatable {
+    case base
+    case catalog
+    case health
+    case ready
+    case blob(name: String, digest: String)
+    case startUpload(name: String)
+    case upload(name: String, session: String)
+    case manifest(name: String, reference: String)
+    case tags(name: String)
+    case referrers(name: String, digest: String)
+
+    init?(path: String) {
+        switch path {
+        case "/v2", "/v2/": self = .base; return
+        case "/v2/_catalog": self = .catalog; return
+        case "/healthz": self = .health; return
+        case "/readyz": self = .ready; return
+        default: break
+        }
+        guard path.hasPrefix("/v2/") else { return nil }
+        let segments = path.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
+            .map { PercentDecoding.decode($0) }
+        let count = segments.count
+        func name(dropping suffixCount: Int) -> String? {
+            guard count > suffixCount else { return nil }
+            return segments[..<(count - suffixCount)].joined(separator: "/")
+        }
+        if count >= 3, segments[count - 3] == "blobs", segments[count - 2] == "uploads", let name = name(dropping: 3) {
+            self = segments[count - 1].isEmpty ? .startUpload(name: name) : .upload(name: name, session: segments[count - 1])
+        } else if count >= 2, segments[count - 2] == "blobs", segments[count - 1] == "uploads", let name = name(dropping: 2) {
+            self = .startUpload(name: name)
+        } else if count >= 2, segments[count - 2] == "tags", segments[count - 1] == "list", let name = name(dropping: 2) {
+            self = .tags(name: name)
+        } else if count >= 2, let name = name(dropping: 2) {
+            let last = segments[count - 1]
+            switch segments[count - 2] {
+            case "blobs": self = .blob(name: name, digest: last)
+            case "manifests": self = .manifest(name: name, reference: last)
+            case "referrers": self = .referrers(name: name, digest: last)
+            default: return nil
+            }
+        } else {
+            return nil
+        }
+    }
+}

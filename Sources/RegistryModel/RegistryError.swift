@@ -1,0 +1,125 @@
+/// An error the registry reports to its client, in the distribution-spec envelope
+/// `{"errors":[{"code","message","detail"}]}`.
+///
+/// Every code maps to exactly one HTTP status in ``ErrorCode``; callers choose the code, never
+/// the status, so the table below is the single place where that mapping lives.
+public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+    public var detail: [String: String]?
+    /// Extra response headers some errors carry (e.g. `Range` on a 416 during an upload).
+    public var headers: [(String, String)]
+
+    public init(_ code: ErrorCode, message: String? = nil, detail: [String: String]? = nil, headers: [(String, String)] = []) {
+        self.code = code
+        self.message = message ?? code.defaultMessage
+        self.detail = detail
+        self.headers = headers
+    }
+
+    public var status: Int { code.status }
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    public static func == (lhs: RegistryError, rhs: RegistryError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.detail == rhs.detail
+    }
+}
+
+/// The error codes of the distribution spec, plus the few that the reference registry added
+/// and clients know (`RANGE_INVALID`, `TAG_INVALID`), plus `SIZE_TOO_LARGE` for 413.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case blobUnknown = "BLOB_UNKNOWN"
+    case blobUploadInvalid = "BLOB_UPLOAD_INVALID"
+    case blobUploadUnknown = "BLOB_UPLOAD_UNKNOWN"
+    case digestInvalid = "DIGEST_INVALID"
+    case manifestBlobUnknown = "MANIFEST_BLOB_UNKNOWN"
+    case manifestInvalid = "MANIFEST_INVALID"
+    case manifestUnknown = "MANIFEST_UNKNOWN"
+    case nameInvalid = "NAME_INVALID"
+    case nameUnknown = "NAME_UNKNOWN"
+    case sizeInvalid = "SIZE_INVALID"
+    case unauthorized = "UNAUTHORIZED"
+    case denied = "DENIED"
+    case unsupported = "UNSUPPORTED"
+    case tooManyRequests = "TOOMANYREQUESTS"
+    case rangeInvalid = "RANGE_INVALID"
+    case tagInvalid = "TAG_INVALID"
+    case manifestTooLarge = "SIZE_TOO_LARGE"
+    case requestHeaderTooLarge = "HEADERS_TOO_LARGE"
+    case paginationNumberInvalid = "PAGINATION_NUMBER_INVALID"
+    case notFound = "NOT_FOUND"
+    case unavailable = "UNAVAILABLE"
+    case internalError = "INTERNAL_ERROR"
+
+    public var status: Int {
+        switch self {
+        case .blobUnknown, .blobUploadUnknown, .manifestUnknown, .nameUnknown, .notFound: 404
+        case .blobUploadInvalid, .digestInvalid, .manifestBlobUnknown, .manifestInvalid, .nameInvalid,
+             .sizeInvalid, .tagInvalid, .paginationNumberInvalid:
+            400
+        case .unauthorized: 401
+        case .denied: 403
+        case .unsupported: 405
+        case .manifestTooLarge: 413
+        case .rangeInvalid: 416
+        case .tooManyRequests: 429
+        case .requestHeaderTooLarge: 431
+        case .internalError: 500
+        case .unavailable: 503
+        }
+    }
+
+    public var defaultMessage: String {
+        switch self {
+        case .blobUnknown: "blob unknown to registry"
+        case .blobUploadInvalid: "blob upload invalid"
+        case .blobUploadUnknown: "blob upload unknown to registry"
+        case .digestInvalid: "provided digest did not match uploaded content"
+        case .manifestBlobUnknown: "manifest references a manifest or blob unknown to registry"
+        case .manifestInvalid: "manifest invalid"
+        case .manifestUnknown: "manifest unknown to registry"
+        case .nameInvalid: "invalid repository name"
+        case .nameUnknown: "repository name not known to registry"
+        case .sizeInvalid: "provided length did not match content length"
+        case .unauthorized: "authentication required"
+        case .denied: "requested access to the resource is denied"
+        case .unsupported: "the operation is unsupported"
+        case .tooManyRequests: "too many requests"
+        case .rangeInvalid: "invalid content range"
+        case .tagInvalid: "invalid tag"
+        case .manifestTooLarge: "manifest exceeds the size limit"
+        case .requestHeaderTooLarge: "request header fields too large"
+        case .paginationNumberInvalid: "invalid number of results requested"
+        case .notFound: "no such endpoint"
+        case .unavailable: "service unavailable"
+        case .internalError: "internal server error"
+        }
+    }
+}
+
+extension Digest {
+    /// Parses a digest that arrived from a client, turning grammar failures into `DIGEST_INVALID`.
+    public init(validating string: String) throws(RegistryError) {
+        do {
+            try self.init(parsing: string)
+        } catch .unsupportedAlgorithm(let algorithm) {
+            throw RegistryError(
+                .digestInvalid,
+                message: "unsupported digest algorithm \"\(algorithm)\"; supported: sha256, sha512",
+                detail: ["digest": string]
+            )
+        } catch {
+            throw RegistryError(.digestInvalid, message: "invalid digest", detail: ["digest": string])
+        }
+    }
+}
+
+extension RepositoryName {
+    /// Parses a repository name that arrived from a client, failing with `NAME_INVALID`.
+    public init(validating string: String) throws(RegistryError) {
+        guard let name = RepositoryName(string) else {
+            throw RegistryError(.nameInvalid, detail: ["name": string])
+        }
+        self = name
+    }
+}

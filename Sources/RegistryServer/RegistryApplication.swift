@@ -1,0 +1,83 @@
+import Logging
+import NIOCore
+import RegistryCore
+import RegistryHTTP
+import RegistryStorage
+import ServiceLifecycle
+import SystemPackage
+
+/// `registry serve`: opens the storage root, runs the HTTP server and the upload janitor, and
+/// on graceful shutdown stops accepting, lets requests in flight finish, and closes the database.
+public final class RegistryApplication: Service {
+    public let configuration: RegistryConfiguration
+    private let logger: Logger
+    private let onBound: @Sendable (SocketAddress) -> Void
+
+    public init(configuration: RegistryConfiguration, logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        let layout = StorageLayout(root: FilePath(configuration.root))
+        let files = FilesystemBlobStore(layout: layout)
+        try await files.prepare()
+        let metadata = try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, logger: logger)
+        do {
+            let registry = Registry(
+                metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger)
+            try await registry.removeOrphanUploadFiles()
+            try await serve(registry)
+        } catch {
+            try? await metadata.close()
+            throw error
+        }
+        try await metadata.close()
+        logger.info("stopped")
+    }
+
+    private func serve(_ registry: Registry) async throws {
+        let server = HTTPServer(
+            configuration: HTTPServerConfiguration(
+                host: configuration.host, port: configuration.port,
+                idleTimeout: .seconds(configuration.idleTimeout.components.seconds)),
+            responder: RegistryResponder(registry: registry, logger: logger),
+            logger: logger)
+        logger.info("starting", metadata: [
+            "root": "\(configuration.root)", "read_only": "\(configuration.readOnly)",
+            "deletes": "\(configuration.deletesEnabled)",
+        ])
+        let onBound = self.onBound
+        let logger = self.logger
+        let janitorInterval = Self.janitorInterval(for: configuration.uploadExpiry)
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run(onBound: onBound) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: janitorInterval)
+                        guard !Task.isCancelled else { break }
+                        do {
+                            let removed = try await registry.expireUploads()
+                            if removed > 0 { logger.info("expired upload sessions", metadata: ["count": "\(removed)"]) }
+                        } catch {
+                            logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                // The server returns once it has shut down; the janitor goes with it.
+                try await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            logger.info("shutting down")
+            server.shutdown()
+        }
+    }
+
+    /// Expired sessions are looked for ten times per expiry period, at most every ten minutes.
+    static func janitorInterval(for expiry: Duration) -> Duration {
+        min(max(expiry / 10, .seconds(1)), .seconds(600))
+    }
+}

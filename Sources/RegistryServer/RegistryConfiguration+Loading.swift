@@ -1,0 +1,70 @@
+import Configuration
+import Foundation
+import SystemPackage
+import Yams
+
+extension RegistryConfiguration {
+    /// Resolves the configuration from, highest priority first: command-line flags (already
+    /// parsed into dotted keys), `REGISTRY_*` environment variables, the YAML file, defaults.
+    /// Unknown keys in the file or the environment and unparsable values are errors.
+    public static func load(
+        flags: [String: String], configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> RegistryConfiguration {
+        let known = Dictionary(uniqueKeysWithValues: ConfigurationKey.all.map { ($0.dotted, $0) })
+
+        let registryEnvironment = environment.filter { $0.key.hasPrefix("REGISTRY_") }
+        let knownEnvironmentNames = Set(ConfigurationKey.all.map(\.environmentName))
+        if let unknown = registryEnvironment.keys.sorted().first(where: { !knownEnvironmentNames.contains($0) }) {
+            throw ConfigurationError.unknownKey(unknown, source: "the environment")
+        }
+        for key in flags.keys where known[key] == nil {
+            throw ConfigurationError.unknownKey(key, source: "the command line")
+        }
+
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { key, value in
+                (AbsoluteConfigKey(key.split(separator: ".").map(String.init)), ConfigValue(.string(value), isSecret: false))
+            })),
+            EnvironmentVariablesProvider(environmentVariables: registryEnvironment).prefixKeys(with: ["registry"]),
+        ]
+        if let configFile {
+            try validateKeys(ofYAMLFile: configFile, known: Set(known.keys))
+            providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
+        }
+        let reader = ConfigReader(providers: providers)
+
+        var configuration = RegistryConfiguration()
+        for key in ConfigurationKey.all {
+            if let value = reader.string(forKey: ConfigKey(key.path)) {
+                try key.apply(&configuration, value)
+            }
+        }
+        return configuration
+    }
+
+    /// swift-configuration ignores keys nobody asks for; a typo in a config file must not be
+    /// silently ignored, so the file's keys are checked against the known list first.
+    private static func validateKeys(ofYAMLFile path: String, known: Set<String>) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError.unreadableFile(path: path, reason: "not valid YAML: \(error)")
+        }
+        guard let node else { return }
+        for key in leafKeys(of: node, prefix: []) where !known.contains(key) {
+            throw ConfigurationError.unknownKey(key, source: path)
+        }
+    }
+
+    private static func leafKeys(of node: Node, prefix: [String]) -> [String] {
+        guard let mapping = node.mapping else { return [prefix.joined(separator: ".")] }
+        return mapping.flatMap { key, value in leafKeys(of: value, prefix: prefix + [key.string ?? "?"]) }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import RegistryCore
+import RegistryModel
+
+/// Everything `registry serve` can be told, with the embedded defaults: listen on
+/// 127.0.0.1:5000, store under `./data`, deletes enabled.
+public struct RegistryConfiguration: Sendable, Equatable {
+    public enum LogFormat: String, Sendable { case text, json }
+
+    public var host = "127.0.0.1"
+    public var port = 5000
+    public var root = "./data"
+    public var readOnly = false
+    public var deletesEnabled = true
+    public var defaultPlatform = Platform(os: "linux", architecture: "amd64")
+    public var uploadExpiry: Duration = .seconds(24 * 3600)
+    public var idleTimeout: Duration = .seconds(60)
+    public var logLevel: Logger.Level = .info
+    public var logFormat: LogFormat = .text
+
+    public init() {}
+
+    var registryOptions: RegistryOptions {
+        RegistryOptions(
+            deletesEnabled: deletesEnabled, readOnly: readOnly, defaultPlatform: defaultPlatform,
+            uploadExpiry: uploadExpiry)
+    }
+}
+
+/// A configuration key, its spellings in the YAML file and the environment, and how its value
+/// is applied. The single list of what may be configured: unknown keys are rejected against it.
+struct ConfigurationKey: Sendable {
+    let path: [String]
+    let apply: @Sendable (inout RegistryConfiguration, String) throws(ConfigurationError) -> Void
+
+    var dotted: String { path.joined(separator: ".") }
+    var environmentName: String { "REGISTRY_" + path.joined(separator: "_").uppercased() }
+
+    static let all: [ConfigurationKey] = [
+        .init(path: ["http", "listen"]) { config, value throws(ConfigurationError) in
+            (config.host, config.port) = try ListenAddress.parse(value, key: "http.listen")
+        },
+        .init(path: ["http", "idle_timeout"]) { config, value throws(ConfigurationError) in
+            config.idleTimeout = try DurationParser.parse(value, key: "http.idle_timeout")
+        },
+        .init(path: ["storage", "root"]) { config, value throws(ConfigurationError) in
+            guard !value.isEmpty else { throw .invalidValue(key: "storage.root", value: value, expected: "a directory path") }
+            config.root = value
+        },
+        .init(path: ["storage", "read_only"]) { config, value throws(ConfigurationError) in
+            config.readOnly = try BooleanParser.parse(value, key: "storage.read_only")
+        },
+        .init(path: ["storage", "delete_enabled"]) { config, value throws(ConfigurationError) in
+            config.deletesEnabled = try BooleanParser.parse(value, key: "storage.delete_enabled")
+        },
+        .init(path: ["manifests", "default_platform"]) { config, value throws(ConfigurationError) in
+            guard let platform = Platform(parsing: value) else {
+                throw .invalidValue(key: "manifests.default_platform", value: value, expected: "os/arch[/variant], e.g. linux/amd64")
+            }
+            config.defaultPlatform = platform
+        },
+        .init(path: ["uploads", "expiry"]) { config, value throws(ConfigurationError) in
+            config.uploadExpiry = try DurationParser.parse(value, key: "uploads.expiry")
+        },
+        .init(path: ["log", "level"]) { config, value throws(ConfigurationError) in
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                throw .invalidValue(key: "log.level", value: value, expected: "trace, debug, info, notice, warning, error or critical")
+            }
+            config.logLevel = level
+        },
+        .init(path: ["log", "format"]) { config, value throws(ConfigurationError) in
+            guard let format = RegistryConfiguration.LogFormat(rawValue: value.lowercased()) else {
+                throw .invalidValue(key: "log.format", value: value, expected: "text or json")
+            }
+            config.logFormat = format
+        },
+    ]
+}
+
+/// Why the configuration was refused. Each case names the offending key.
+public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+    case unknownKey(String, source: String)
+    case invalidValue(key: String, value: String, expected: String)
+    case unreadableFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknownKey(let key, let source):
+            "unknown configuration key \"\(key)\" in \(source)"
+        case .invalidValue(let key, let value, let expected):
+            "invalid value \"\(value)\" for \(key): expected \(expected)"
+        case .unreadableFile(let path, let reason):
+            "cannot read configuration file \(path): \(reason)"
+        }
+    }
+}
+
+enum ListenAddress {
+    static func parse(_ value: String, key: String) throws(ConfigurationError) -> (String, Int) {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
+              (0...65535).contains(port)
+        else { throw .invalidValue(key: key, value: value, expected: "HOST:PORT, e.g. 127.0.0.1:5000") }
+        var host = String(value[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+enum BooleanParser {
+    static func parse(_ value: String, key: String) throws(ConfigurationError) -> Bool {
+        switch value.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw .invalidValue(key: key, value: value, expected: "true or false")
+        }
+    }
+}
+
+/// Durations as `90`, `90s`, `15m`, `24h` or `7d`.
+enum DurationParser {
+    static func parse(_ value: String, key: String) throws(ConfigurationError) -> Duration {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var number = Substring(value.trimmingCharacters(in: .whitespaces))
+        var multiplier: Int64 = 1
+        if let last = number.last, let unit = units[last] {
+            multiplier = unit
+            number = number.dropLast()
+        }
+        guard let amount = Int64(number), amount > 0 else {
+            throw .invalidValue(key: key, value: value, expected: "a positive duration such as 90s, 15m, 24h or 7d")
+        }
+        return .seconds(amount * multiplier)
+    }
+}

@@ -1,0 +1,58 @@
+import NIOCore
+import RegistryModel
+
+/// Content-addressed blob bytes. One copy per digest for the whole registry; which repository
+/// may read which blob is the metadata store's business, not this one's.
+public protocol BlobStore: Sendable {
+    /// Opens a blob for reading, or returns `nil` when no blob with that digest is stored.
+    func open(_ digest: Digest) async throws -> (any BlobReader)?
+
+    /// Size of a stored blob, or `nil`.
+    func size(of digest: Digest) async throws -> Int64?
+
+    /// Removes a blob's bytes. Returns whether anything was removed.
+    @discardableResult
+    func delete(_ digest: Digest) async throws -> Bool
+
+    /// Whether the store can create files (for readiness checks).
+    func checkWritable() async throws
+}
+
+/// An opened blob. The holder must either call ``close()`` or take the descriptor with
+/// ``takeFileHandleForSendfile()``.
+public protocol BlobReader: Sendable {
+    var size: Int64 { get }
+    /// Reads `range` in chunks of at most `chunkSize` bytes.
+    func chunks(in range: Range<Int64>, chunkSize: Int) -> AsyncThrowingStream<ByteBuffer, any Error>
+    /// Gives up the open file as a `NIOFileHandle`, for a zero-copy `FileRegion`. The caller
+    /// owns and closes the handle; after this call ``close()`` does nothing.
+    func takeFileHandleForSendfile() throws -> NIOFileHandle
+    func close() async throws
+}
+
+/// Writes the bytes of one upload session. Implementations must make nothing visible under a
+/// digest until ``UploadStore/commit(_:as:)`` succeeds.
+public protocol UploadStore: Sendable {
+    func create(_ id: UploadID) async throws
+    /// Current length of the session's data, or `nil` when the session has no data file.
+    func length(of id: UploadID) async throws -> Int64?
+    func openWriter(_ id: UploadID) async throws -> any UploadWriter
+    /// Reads back the session's data (used only to rebuild the hash after a restart).
+    func chunks(of id: UploadID, length: Int64) async throws -> AsyncThrowingStream<ByteBuffer, any Error>
+    /// Makes the session's data the blob `digest`, atomically. If that blob already exists the
+    /// upload's copy is dropped and the existing one kept.
+    func commit(_ id: UploadID, as digest: Digest) async throws
+    /// Removes the session's data. Removing an unknown session is not an error.
+    func remove(_ id: UploadID) async throws
+    /// Ids of every session that has data on disk.
+    func allSessions() async throws -> [UploadID]
+}
+
+/// An open upload data file.
+public protocol UploadWriter: Sendable {
+    func write(_ buffer: ByteBuffer, at offset: Int64) async throws
+    func truncate(to length: Int64) async throws
+    /// Flushes to stable storage.
+    func synchronize() async throws
+    func close() async throws
+}

@@ -1,0 +1,210 @@
+import NIOCore
+import NIOFileSystem
+import NIOPosix
+import RegistryModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Blobs as files under `<root>/blobs`, laid out by ``StorageLayout``.
+public struct FilesystemBlobStore: BlobStore, UploadStore {
+    public let layout: StorageLayout
+    private let fileSystem: FileSystem
+    private let threadPool: NIOThreadPool
+
+    public init(layout: StorageLayout, fileSystem: FileSystem = .shared, threadPool: NIOThreadPool = .singleton) {
+        self.layout = layout
+        self.fileSystem = fileSystem
+        self.threadPool = threadPool
+    }
+
+    /// Creates the directory skeleton. Called once at start-up.
+    public func prepare() async throws {
+        for directory in [layout.root, layout.blobsDirectory, layout.uploadsDirectory] {
+            try await fileSystem.createDirectory(at: directory, withIntermediateDirectories: true, permissions: nil)
+        }
+    }
+
+    // MARK: BlobStore
+
+    public func open(_ digest: Digest) async throws -> (any BlobReader)? {
+        do {
+            let handle = try await fileSystem.openFile(forReadingAt: layout.blobPath(for: digest), options: .init())
+            do {
+                let size = try await handle.info().size
+                return FileBlobReader(handle: handle, size: size)
+            } catch {
+                try? await handle.close()
+                throw error
+            }
+        } catch let error as FileSystemError where error.code == .notFound {
+            return nil
+        }
+    }
+
+    public func size(of digest: Digest) async throws -> Int64? {
+        try await fileSystem.info(forFileAt: layout.blobPath(for: digest), infoAboutSymbolicLink: false)?.size
+    }
+
+    @discardableResult
+    public func delete(_ digest: Digest) async throws -> Bool {
+        try await fileSystem.removeItem(at: layout.blobPath(for: digest), strategy: .platformDefault, recursively: false) > 0
+    }
+
+    public func checkWritable() async throws {
+        let probe = layout.uploadsDirectory.appending(".ready-\(UploadID().value)")
+        let handle = try await fileSystem.openFile(forWritingAt: probe, options: .newFile(replaceExisting: false))
+        try await handle.close()
+        try await fileSystem.removeItem(at: probe, strategy: .platformDefault, recursively: false)
+    }
+
+    // MARK: UploadStore
+
+    public func create(_ id: UploadID) async throws {
+        let handle = try await fileSystem.openFile(forWritingAt: layout.uploadDataPath(for: id), options: .newFile(replaceExisting: false))
+        try await handle.close()
+    }
+
+    public func length(of id: UploadID) async throws -> Int64? {
+        try await fileSystem.info(forFileAt: layout.uploadDataPath(for: id), infoAboutSymbolicLink: false)?.size
+    }
+
+    public func openWriter(_ id: UploadID) async throws -> any UploadWriter {
+        let handle = try await fileSystem.openFile(
+            forWritingAt: layout.uploadDataPath(for: id), options: .modifyFile(createIfNecessary: false))
+        return FileUploadWriter(handle: handle)
+    }
+
+    public func chunks(of id: UploadID, length: Int64) async throws -> AsyncThrowingStream<ByteBuffer, any Error> {
+        let handle = try await fileSystem.openFile(forReadingAt: layout.uploadDataPath(for: id), options: .init())
+        return FileBlobReader(handle: handle, size: length).chunks(in: 0..<length, chunkSize: 1 << 20)
+    }
+
+    public func commit(_ id: UploadID, as digest: Digest) async throws {
+        let source = layout.uploadDataPath(for: id)
+        let directory = layout.blobDirectory(for: digest)
+        let destination = layout.blobPath(for: digest)
+        try await fileSystem.createDirectory(at: directory, withIntermediateDirectories: true, permissions: nil)
+        // rename(2) replaces atomically: a reader sees the old file or the new one, never neither.
+        // Two sessions committing the same digest both succeed and leave one file with the same bytes.
+        try await threadPool.runIfActive {
+            let result = source.string.withCString { from in
+                destination.string.withCString { to in rename(from, to) }
+            }
+            if result != 0 {
+                throw StorageError.renameFailed(errno: errno, from: source.string, to: destination.string)
+            }
+        }
+        // The rename consumed the session's file: nothing is left to delete.
+    }
+
+    public func remove(_ id: UploadID) async throws {
+        try await fileSystem.removeItem(at: layout.uploadDataPath(for: id), strategy: .platformDefault, recursively: false)
+    }
+
+    public func allSessions() async throws -> [UploadID] {
+        let directory = try await fileSystem.openDirectory(atPath: layout.uploadsDirectory, options: .init())
+        var ids: [UploadID] = []
+        do {
+            for try await entry in directory.listContents() {
+                if let id = UploadID(entry.name.string) { ids.append(id) }
+            }
+        } catch {
+            try? await directory.close()
+            throw error
+        }
+        try await directory.close()
+        return ids
+    }
+}
+
+/// Errors of the storage layer that are not the file system's own.
+public enum StorageError: Error, CustomStringConvertible {
+    case renameFailed(errno: Int32, from: String, to: String)
+    /// A file ended before the length its metadata records.
+    case truncatedFile
+
+    public var description: String {
+        switch self {
+        case .renameFailed(let code, let from, let to):
+            "rename \(from) -> \(to) failed: \(String(cString: strerror(code)))"
+        case .truncatedFile:
+            "file ended before its recorded size"
+        }
+    }
+}
+
+/// A blob opened from the file system.
+final class FileBlobReader: BlobReader {
+    let size: Int64
+    private let handle: ReadFileHandle
+
+    init(handle: ReadFileHandle, size: Int64) {
+        self.handle = handle
+        self.size = size
+    }
+
+    func chunks(in range: Range<Int64>, chunkSize: Int) -> AsyncThrowingStream<ByteBuffer, any Error> {
+        let handle = self.handle
+        return AsyncThrowingStream(ByteBuffer.self, bufferingPolicy: .bufferingOldest(1)) { continuation in
+            let task = Task {
+                do {
+                    var offset = range.lowerBound
+                    while offset < range.upperBound {
+                        let length = Int(min(Int64(chunkSize), range.upperBound - offset))
+                        let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(length)))
+                        guard chunk.readableBytes > 0 else { throw StorageError.truncatedFile }
+                        offset += Int64(chunk.readableBytes)
+                        continuation.yield(chunk)
+                    }
+                    try await handle.close()
+                    continuation.finish()
+                } catch {
+                    try? await handle.close()
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    func takeFileHandleForSendfile() throws -> NIOFileHandle {
+        let descriptor = try handle.detachUnsafeFileDescriptor()
+        // The one place a NIOFileHandle is made: FileRegion (sendfile) still needs one.
+        return NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor.rawValue)
+    }
+
+    func close() async throws {
+        try await handle.close()
+    }
+}
+
+/// An upload data file open for writing.
+final class FileUploadWriter: UploadWriter {
+    private let handle: WriteFileHandle
+
+    init(handle: WriteFileHandle) {
+        self.handle = handle
+    }
+
+    func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
+        try await handle.write(contentsOf: buffer, toAbsoluteOffset: offset)
+    }
+
+    func truncate(to length: Int64) async throws {
+        try await handle.resize(to: .bytes(length))
+    }
+
+    func synchronize() async throws {
+        try await handle.synchronize()
+    }
+
+    func close() async throws {
+        try await handle.close()
+    }
+}

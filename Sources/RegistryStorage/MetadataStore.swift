@@ -1,0 +1,110 @@
+import Foundation
+import NIOCore
+import RegistryModel
+
+/// The registry's transactional metadata: repositories, which blobs each may read, manifests
+/// and their references, tags and upload sessions. Listings are index lookups whose cost grows
+/// with the page size, not with the number of rows.
+public protocol MetadataStore: Sendable {
+    // Blobs
+    /// Size of `digest` when `repository` may read it.
+    func blobSize(_ digest: Digest, in repository: RepositoryName) async throws -> Int64?
+    /// Size of `digest` when any repository holds it.
+    func blobSize(_ digest: Digest) async throws -> Int64?
+    /// Records a stored blob and lets `repository` read it (creating the repository).
+    func linkBlob(_ digest: Digest, size: Int64, into repository: RepositoryName) async throws
+    /// Withdraws `repository`'s access to a blob. Returns whether it had access.
+    func unlinkBlob(_ digest: Digest, from repository: RepositoryName) async throws -> Bool
+
+    // Manifests and tags
+    func manifest(_ digest: Digest, in repository: RepositoryName) async throws -> StoredManifest?
+    func manifest(taggedAs tag: Tag, in repository: RepositoryName) async throws -> StoredManifest?
+    /// Stores a manifest (and moves `tag` to it) if everything it references is present.
+    func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome
+    /// Deletes a manifest and every tag pointing at it.
+    func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool
+    func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool
+    /// Tags in lexical order after `last`, at most `limit`; `nil` when the repository is unknown.
+    func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [String]?
+    func repositories(after last: String?, limit: Int) async throws -> [String]
+    func referrers(of digest: Digest, in repository: RepositoryName, artifactType: String?) async throws -> [Descriptor]
+
+    // Upload sessions
+    func createUpload(_ upload: UploadRecord) async throws
+    func upload(_ id: UploadID) async throws -> UploadRecord?
+    func updateUpload(_ id: UploadID, committedLength: Int64) async throws
+    func deleteUpload(_ id: UploadID) async throws
+    /// Ends a session whose data became blob `digest`, and lets `repository` read that blob,
+    /// in one transaction.
+    func finishUpload(_ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName) async throws
+    func uploads(notUpdatedSince date: Date) async throws -> [UploadRecord]
+
+    /// Runs a trivial query; throws when the database is unusable.
+    func checkReachable() async throws
+    func close() async throws
+}
+
+/// A manifest as stored: its exact bytes and what is needed to serve them.
+public struct StoredManifest: Sendable {
+    public var digest: Digest
+    public var mediaType: String
+    public var content: ByteBuffer
+
+    public init(digest: Digest, mediaType: String, content: ByteBuffer) {
+        self.digest = digest
+        self.mediaType = mediaType
+        self.content = content
+    }
+
+    public var size: Int { content.readableBytes }
+}
+
+/// A validated manifest about to be stored.
+public struct NewManifest: Sendable {
+    public var digest: Digest
+    public var mediaType: String
+    public var content: ByteBuffer
+    public var blobReferences: [Digest]
+    public var manifestReferences: [Digest]
+    public var subject: Digest?
+    public var artifactType: String?
+    public var annotations: [String: String]?
+
+    public init(
+        digest: Digest, mediaType: String, content: ByteBuffer, blobReferences: [Digest],
+        manifestReferences: [Digest], subject: Digest?, artifactType: String?, annotations: [String: String]?
+    ) {
+        self.digest = digest
+        self.mediaType = mediaType
+        self.content = content
+        self.blobReferences = blobReferences
+        self.manifestReferences = manifestReferences
+        self.subject = subject
+        self.artifactType = artifactType
+        self.annotations = annotations
+    }
+}
+
+public enum PutManifestOutcome: Sendable, Equatable {
+    case stored
+    /// Nothing was written: these blobs or child manifests are not in the repository.
+    case missingReferences([Digest])
+}
+
+/// An upload session as the metadata store keeps it, so that it survives a restart.
+public struct UploadRecord: Sendable, Equatable {
+    public var id: UploadID
+    public var repository: RepositoryName
+    /// Bytes acknowledged to the client and flushed to disk.
+    public var committedLength: Int64
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UploadID, repository: RepositoryName, committedLength: Int64 = 0, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.repository = repository
+        self.committedLength = committedLength
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}

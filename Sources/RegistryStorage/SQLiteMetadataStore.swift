@@ -1,0 +1,397 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RegistryModel
+import SQLiteNIO
+
+/// ``MetadataStore`` on SQLite (WAL mode) through vapor/sqlite-nio.
+///
+/// One connection writes, serialised by an async lock so that a multi-statement transaction
+/// never interleaves with another task's; a few more connections read concurrently, which WAL
+/// allows without blocking the writer. Every call runs on a dedicated thread pool, never on an
+/// event loop.
+public final class SQLiteMetadataStore: MetadataStore {
+    private let writer: SQLiteConnection
+    private let readers: [SQLiteConnection]
+    private let nextReader = NIOLockedValueBox(0)
+    private let writeLock = AsyncSerialLock()
+    private let threadPool: NIOThreadPool
+
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
+        self.writer = writer
+        self.readers = readers
+        self.threadPool = threadPool
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public static func open(path: String, readerCount: Int = 3, logger: Logger) async throws -> SQLiteMetadataStore {
+        let threadPool = NIOThreadPool(numberOfThreads: readerCount + 1)
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        do {
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            _ = try await writer.query("PRAGMA journal_mode=WAL")
+            _ = try await writer.query("PRAGMA synchronous=NORMAL")
+            for statement in SQLiteSchema.statements {
+                _ = try await writer.query(statement)
+            }
+            _ = try await writer.query("PRAGMA user_version=\(SQLiteSchema.version)")
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<readerCount {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+                _ = try await reader.query("PRAGMA query_only=ON")
+                readers.append(reader)
+            }
+            return SQLiteMetadataStore(writer: writer, readers: readers, threadPool: threadPool)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Closes every connection. Runs to completion even when the calling task is cancelled
+    /// (sqlite-nio's thread pool refuses work from cancelled tasks, which would leak the handles).
+    public func close() async throws {
+        try await Task {
+            for reader in readers { try await reader.close() }
+            try await writeLock.withLock { try await self.writer.close() }
+            try await threadPool.shutdownGracefully()
+        }.value
+    }
+
+    // MARK: Connections and transactions
+
+    private var reader: SQLiteConnection {
+        let index = nextReader.withLockedValue { value in
+            value = (value + 1) % readers.count
+            return value
+        }
+        return readers[index]
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection.
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        let writer = self.writer
+        return try await writeLock.withLock {
+            _ = try await writer.query("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(writer)
+                _ = try await writer.query("COMMIT")
+                return result
+            } catch {
+                _ = try? await writer.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    private static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    private static func repositoryID(_ name: RepositoryName, on connection: SQLiteConnection) async throws -> Int64? {
+        try await connection.query("SELECT id FROM repositories WHERE name = ?", [.text(name.value)]).first?.column("id")?.int64
+    }
+
+    private static func ensureRepository(_ name: RepositoryName, on connection: SQLiteConnection) async throws -> Int64 {
+        if let id = try await repositoryID(name, on: connection) { return id }
+        let rows = try await connection.query(
+            "INSERT INTO repositories (name, created_at) VALUES (?, ?) RETURNING id", [.text(name.value), .int64(now)])
+        guard let id = rows.first?.column("id")?.int64 else { throw MetadataError.corrupt("repository insert returned no id") }
+        return id
+    }
+
+    // MARK: Blobs
+
+    public func blobSize(_ digest: Digest, in repository: RepositoryName) async throws -> Int64? {
+        try await reader.query(
+            """
+            SELECT b.size FROM repositories r
+            JOIN repository_blobs rb ON rb.repository_id = r.id
+            JOIN blobs b ON b.digest = rb.digest
+            WHERE r.name = ? AND rb.digest = ?
+            """,
+            [.text(repository.value), .text(digest.description)]
+        ).first?.column("size")?.int64
+    }
+
+    public func blobSize(_ digest: Digest) async throws -> Int64? {
+        try await reader.query("SELECT size FROM blobs WHERE digest = ?", [.text(digest.description)])
+            .first?.column("size")?.int64
+    }
+
+    public func linkBlob(_ digest: Digest, size: Int64, into repository: RepositoryName) async throws {
+        try await transaction { db in
+            try await Self.linkBlob(digest, size: size, into: repository, on: db)
+        }
+    }
+
+    private static func linkBlob(_ digest: Digest, size: Int64, into repository: RepositoryName, on db: SQLiteConnection) async throws {
+        let repositoryID = try await ensureRepository(repository, on: db)
+        let now = Self.now
+        _ = try await db.query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+            [.text(digest.description), .int64(size), .int64(now)])
+        _ = try await db.query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [.int64(repositoryID), .text(digest.description), .int64(now)])
+    }
+
+    public func unlinkBlob(_ digest: Digest, from repository: RepositoryName) async throws -> Bool {
+        try await transaction { db in
+            guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
+            return try await !db.query(
+                "DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ? RETURNING digest",
+                [.int64(repositoryID), .text(digest.description)]
+            ).isEmpty
+        }
+    }
+
+    // MARK: Manifests and tags
+
+    public func manifest(_ digest: Digest, in repository: RepositoryName) async throws -> StoredManifest? {
+        let rows = try await reader.query(
+            """
+            SELECT m.media_type, m.content FROM repositories r
+            JOIN manifests m ON m.repository_id = r.id
+            WHERE r.name = ? AND m.digest = ?
+            """,
+            [.text(repository.value), .text(digest.description)])
+        guard let row = rows.first else { return nil }
+        return try Self.storedManifest(row, digest: digest)
+    }
+
+    public func manifest(taggedAs tag: Tag, in repository: RepositoryName) async throws -> StoredManifest? {
+        let rows = try await reader.query(
+            """
+            SELECT m.digest, m.media_type, m.content FROM repositories r
+            JOIN tags t ON t.repository_id = r.id
+            JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+            WHERE r.name = ? AND t.name = ?
+            """,
+            [.text(repository.value), .text(tag.value)])
+        guard let row = rows.first else { return nil }
+        guard let digestString = row.column("digest")?.string, let digest = try? Digest(parsing: digestString) else {
+            throw MetadataError.corrupt("manifest row without a valid digest")
+        }
+        return try Self.storedManifest(row, digest: digest)
+    }
+
+    private static func storedManifest(_ row: SQLiteRow, digest: Digest) throws -> StoredManifest {
+        guard let mediaType = row.column("media_type")?.string, case .blob(let content)? = row.column("content") else {
+            throw MetadataError.corrupt("manifest row \(digest) is incomplete")
+        }
+        return StoredManifest(digest: digest, mediaType: mediaType, content: content)
+    }
+
+    public func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome {
+        try await transaction { db in
+            let existingID = try await Self.repositoryID(repository, on: db)
+            var missing: [Digest] = []
+            for digest in manifest.blobReferences {
+                let present = try await Self.exists(
+                    "SELECT 1 AS present FROM repository_blobs WHERE repository_id = ? AND digest = ?",
+                    repositoryID: existingID, digest: digest, on: db)
+                if !present { missing.append(digest) }
+            }
+            for digest in manifest.manifestReferences {
+                let present = try await Self.exists(
+                    "SELECT 1 AS present FROM manifests WHERE repository_id = ? AND digest = ?",
+                    repositoryID: existingID, digest: digest, on: db)
+                if !present { missing.append(digest) }
+            }
+            guard missing.isEmpty else { return .missingReferences(missing) }
+
+            let repositoryID: Int64
+            if let existingID { repositoryID = existingID } else { repositoryID = try await Self.ensureRepository(repository, on: db) }
+            let now = Self.now
+            let annotations: SQLiteData = try manifest.annotations.map {
+                .text(String(decoding: try JSONEncoder().encode($0), as: UTF8.self))
+            } ?? .null
+            _ = try await db.query(
+                """
+                INSERT INTO manifests (repository_id, digest, media_type, content, subject, artifact_type, annotations, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING
+                """,
+                [
+                    .int64(repositoryID), .text(manifest.digest.description), .text(manifest.mediaType),
+                    .blob(manifest.content), manifest.subject.map { .text($0.description) } ?? .null,
+                    manifest.artifactType.map { .text($0) } ?? .null, annotations, .int64(now),
+                ])
+            let children = manifest.blobReferences.map { ($0, false) } + manifest.manifestReferences.map { ($0, true) }
+            for (child, isManifest) in children {
+                _ = try await db.query(
+                    """
+                    INSERT INTO manifest_references (repository_id, manifest_digest, child_digest, child_is_manifest)
+                    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                    [.int64(repositoryID), .text(manifest.digest.description), .text(child.description), .int64(isManifest ? 1 : 0)])
+            }
+            if let tag {
+                _ = try await db.query(
+                    """
+                    INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at
+                    """,
+                    [.int64(repositoryID), .text(tag.value), .text(manifest.digest.description), .int64(now)])
+            }
+            return .stored
+        }
+    }
+
+    private static func exists(_ sql: String, repositoryID: Int64?, digest: Digest, on db: SQLiteConnection) async throws -> Bool {
+        guard let repositoryID else { return false }
+        return try await !db.query(sql, [.int64(repositoryID), .text(digest.description)]).isEmpty
+    }
+
+    public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool {
+        try await transaction { db in
+            guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
+            let binds: [SQLiteData] = [.int64(repositoryID), .text(digest.description)]
+            let deleted = try await db.query(
+                "DELETE FROM manifests WHERE repository_id = ? AND digest = ? RETURNING digest", binds)
+            guard !deleted.isEmpty else { return false }
+            _ = try await db.query("DELETE FROM tags WHERE repository_id = ? AND manifest_digest = ?", binds)
+            _ = try await db.query("DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?", binds)
+            return true
+        }
+    }
+
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool {
+        try await transaction { db in
+            guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
+            return try await !db.query(
+                "DELETE FROM tags WHERE repository_id = ? AND name = ? RETURNING name",
+                [.int64(repositoryID), .text(tag.value)]
+            ).isEmpty
+        }
+    }
+
+    public func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [String]? {
+        let reader = self.reader
+        guard let repositoryID = try await Self.repositoryID(repository, on: reader) else { return nil }
+        guard limit > 0 else { return [] }
+        return try await reader.query(
+            "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?",
+            [.int64(repositoryID), .text(last ?? ""), .int64(Int64(limit))]
+        ).compactMap { $0.column("name")?.string }
+    }
+
+    public func repositories(after last: String?, limit: Int) async throws -> [String] {
+        guard limit > 0 else { return [] }
+        return try await reader.query(
+            "SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?",
+            [.text(last ?? ""), .int64(Int64(limit))]
+        ).compactMap { $0.column("name")?.string }
+    }
+
+    public func referrers(of digest: Digest, in repository: RepositoryName, artifactType: String?) async throws -> [Descriptor] {
+        var sql = """
+            SELECT m.digest, m.media_type, length(m.content) AS size, m.artifact_type, m.annotations
+            FROM repositories r JOIN manifests m ON m.repository_id = r.id
+            WHERE r.name = ? AND m.subject = ?
+            """
+        var binds: [SQLiteData] = [.text(repository.value), .text(digest.description)]
+        if let artifactType {
+            sql += " AND m.artifact_type = ?"
+            binds.append(.text(artifactType))
+        }
+        sql += " ORDER BY m.digest"
+        return try await reader.query(sql, binds).map { row in
+            guard let digestString = row.column("digest")?.string, let digest = try? Digest(parsing: digestString),
+                  let mediaType = row.column("media_type")?.string, let size = row.column("size")?.int64
+            else { throw MetadataError.corrupt("referrer row is incomplete") }
+            let annotations = try row.column("annotations")?.string.map {
+                try JSONDecoder().decode([String: String].self, from: Data($0.utf8))
+            }
+            return Descriptor(
+                mediaType: mediaType, digest: digest, size: size,
+                artifactType: row.column("artifact_type")?.string, annotations: annotations)
+        }
+    }
+
+    // MARK: Upload sessions
+
+    public func createUpload(_ upload: UploadRecord) async throws {
+        try await transaction { db in
+            _ = try await db.query(
+                "INSERT INTO uploads (id, repository, committed_length, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                [
+                    .text(upload.id.value), .text(upload.repository.value), .int64(upload.committedLength),
+                    .int64(Self.milliseconds(upload.createdAt)), .int64(Self.milliseconds(upload.updatedAt)),
+                ])
+        }
+    }
+
+    public func upload(_ id: UploadID) async throws -> UploadRecord? {
+        let rows = try await reader.query(
+            "SELECT repository, committed_length, created_at, updated_at FROM uploads WHERE id = ?", [.text(id.value)])
+        return try rows.first.map { try Self.uploadRecord($0, id: id) }
+    }
+
+    public func updateUpload(_ id: UploadID, committedLength: Int64) async throws {
+        try await transaction { db in
+            _ = try await db.query(
+                "UPDATE uploads SET committed_length = ?, updated_at = ? WHERE id = ?",
+                [.int64(committedLength), .int64(Self.now), .text(id.value)])
+        }
+    }
+
+    public func deleteUpload(_ id: UploadID) async throws {
+        try await transaction { db in
+            _ = try await db.query("DELETE FROM uploads WHERE id = ?", [.text(id.value)])
+        }
+    }
+
+    public func finishUpload(_ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName) async throws {
+        try await transaction { db in
+            _ = try await db.query("DELETE FROM uploads WHERE id = ?", [.text(id.value)])
+            try await Self.linkBlob(digest, size: size, into: repository, on: db)
+        }
+    }
+
+    public func uploads(notUpdatedSince date: Date) async throws -> [UploadRecord] {
+        try await reader.query(
+            "SELECT id, repository, committed_length, created_at, updated_at FROM uploads WHERE updated_at < ?",
+            [.int64(Self.milliseconds(date))]
+        ).compactMap { row in
+            guard let id = row.column("id")?.string.flatMap(UploadID.init) else { return nil }
+            return try Self.uploadRecord(row, id: id)
+        }
+    }
+
+    private static func uploadRecord(_ row: SQLiteRow, id: UploadID) throws -> UploadRecord {
+        guard let repository = row.column("repository")?.string.flatMap(RepositoryName.init),
+              let length = row.column("committed_length")?.int64,
+              let created = row.column("created_at")?.int64, let updated = row.column("updated_at")?.int64
+        else { throw MetadataError.corrupt("upload row \(id) is incomplete") }
+        return UploadRecord(
+            id: id, repository: repository, committedLength: length,
+            createdAt: Date(timeIntervalSince1970: Double(created) / 1000),
+            updatedAt: Date(timeIntervalSince1970: Double(updated) / 1000))
+    }
+
+    private static func milliseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
+
+    public func checkReachable() async throws {
+        _ = try await reader.query("SELECT 1 AS ok")
+    }
+}
+
+/// The metadata store found something it cannot make sense of.
+public enum MetadataError: Error, CustomStringConvertible {
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let what): "metadata corrupt: \(what)"
+        }
+    }
+}
+
+extension SQLiteData {
+    /// SQLite integers are 64-bit; sqlite-nio spells them `Int`.
+    static func int64(_ value: Int64) -> SQLiteData { .integer(Int(value)) }
+
+    var int64: Int64? { integer.map(Int64.init) }
+}

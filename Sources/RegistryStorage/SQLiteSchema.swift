@@ -1,0 +1,74 @@
+/// The metadata schema. Every listing the API offers is served by a primary key or an index.
+enum SQLiteSchema {
+    static let version = 1
+
+    static let statements: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS repositories (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS blobs (
+            digest TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS repository_blobs (
+            repository_id INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (repository_id, digest)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX IF NOT EXISTS repository_blobs_by_digest ON repository_blobs(digest)",
+        """
+        CREATE TABLE IF NOT EXISTS manifests (
+            repository_id INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            content BLOB NOT NULL,
+            subject TEXT,
+            artifact_type TEXT,
+            annotations TEXT,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (repository_id, digest)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests(repository_id, subject) WHERE subject IS NOT NULL",
+        """
+        CREATE TABLE IF NOT EXISTS manifest_references (
+            repository_id INTEGER NOT NULL,
+            manifest_digest TEXT NOT NULL,
+            child_digest TEXT NOT NULL,
+            child_is_manifest INTEGER NOT NULL,
+            PRIMARY KEY (repository_id, manifest_digest, child_digest)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX IF NOT EXISTS manifest_references_by_child ON manifest_references(child_digest)",
+        """
+        CREATE TABLE IF NOT EXISTS tags (
+            repository_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            manifest_digest TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (repository_id, name)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX IF NOT EXISTS tags_by_manifest ON tags(repository_id, manifest_digest)",
+        """
+        CREATE TABLE IF NOT EXISTS uploads (
+            id TEXT PRIMARY KEY,
+            repository TEXT NOT NULL,
+            committed_length INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX IF NOT EXISTS uploads_by_update ON uploads(updated_at)",
+    ]
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct RegistryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "registry",
+        abstract: "An OCI distribution-spec v1.1 container image registry.",
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: nil
+    )
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Logging
+import RegistryServer
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the registry.",
+        discussion: """
+            With no options: listens on 127.0.0.1:5000 and stores everything under ./data.
+            Settings come from, highest priority first: these flags, REGISTRY_* environment
+            variables (e.g. REGISTRY_HTTP_LISTEN, REGISTRY_STORAGE_ROOT), the --config YAML file.
+            """
+    )
+
+    @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:5000).")
+    var listen: String?
+
+    @Option(help: "Storage root directory (default ./data).")
+    var root: String?
+
+    @Option(help: "YAML configuration file.")
+    var config: String?
+
+    @Flag(help: "Refuse every write.")
+    var readOnly = false
+
+    @Flag(help: "Refuse blob and manifest deletes.")
+    var noDelete = false
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        flags["http.listen"] = listen
+        flags["storage.root"] = root
+        if readOnly { flags["storage.read_only"] = "true" }
+        if noDelete { flags["storage.delete_enabled"] = "false" }
+        let configuration: RegistryConfiguration
+        do {
+            configuration = try await RegistryConfiguration.load(flags: flags, configFile: config)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                switch configuration.logFormat {
+                case .text: StreamLogHandler.standardError(label: label)
+                case .json: JSONLogHandler(label: label)
+                }
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let logger = Logger(label: "registry")
+        let application = RegistryApplication(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
