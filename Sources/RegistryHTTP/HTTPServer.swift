@@ -88,9 +88,11 @@ public final class HTTPServer: Sendable {
             withOutboundHeaderValidation: true,
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: limits)
-        try pipeline.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
-        try pipeline.addHandler(IdleConnectionCloser())
+        try pipeline.addHandler(ConnectionTimeoutHandler(timeout: configuration.idleTimeout))
     }
+
+    /// Largest unread request body read and thrown away to keep a connection open.
+    static let maxDiscardedBodyBytes = 8 * 1024 * 1024
 
     private func serve(_ connection: Connection) async {
         let channel = connection.channel
@@ -122,8 +124,10 @@ public final class HTTPServer: Sendable {
         let start = ContinuousClock.now
         let request = Request(head: head, body: RequestBody(source: reader))
         var response = await responder.respond(to: request)
-        // A large body the handler did not read is not worth receiving: close instead.
-        let bodyDone = await reader.discardRemainingBody(limit: 64 * 1024)
+        // Discarding a modest unread body keeps the connection usable, and lets a client that
+        // writes its whole body before reading (most do) see the answer; a larger one is not
+        // worth receiving: close instead.
+        let bodyDone = await reader.discardRemainingBody(limit: Self.maxDiscardedBodyBytes)
         let keepAlive = head.isKeepAlive && bodyDone && !tracker.isShuttingDown
         let bytes = response.bodyLength
         do {

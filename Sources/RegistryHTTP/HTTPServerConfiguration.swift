@@ -4,7 +4,8 @@ import NIOCore
 public struct HTTPServerConfiguration: Sendable {
     public var host: String
     public var port: Int
-    /// A connection that sends nothing for this long is closed (slow-loris defence).
+    /// A connection that sends nothing for this long while a request (or its body) is due is
+    /// closed (slow-loris defence). Never applies while a response is being produced or sent.
     public var idleTimeout: TimeAmount
     /// On shutdown, requests still running after this long are cut off.
     public var shutdownGracePeriod: TimeAmount

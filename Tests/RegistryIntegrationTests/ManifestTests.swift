@@ -27,11 +27,7 @@ struct ManifestTests {
     @Test func pushResponseCarriesLocationAndDigest() async throws {
         try await TestRegistry.with { client in
             let config = try await client.pushBlob(Array("{}".utf8), to: "app")
-            let manifest = try RegistryClient.json([
-                "schemaVersion": 2, "mediaType": MediaType.ociManifest,
-                "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.description, "size": 2],
-                "layers": [],
-            ])
+            let manifest = try RegistryClient.emptyImageManifest(config: config, size: 2)
             let digest = RegistryClient.digest(manifest)
             let reply = try await client.request(.PUT, "/v2/app/manifests/latest", headers: [("Content-Type", MediaType.ociManifest)], body: manifest)
             #expect(reply.status == .created)
@@ -46,11 +42,7 @@ struct ManifestTests {
     @Test func manifestReferencingMissingBlobsIsRefused() async throws {
         try await TestRegistry.with { client in
             let missing = RegistryClient.digest([9, 9, 9])
-            let manifest = try RegistryClient.json([
-                "schemaVersion": 2, "mediaType": MediaType.ociManifest,
-                "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": missing.description, "size": 3],
-                "layers": [],
-            ])
+            let manifest = try RegistryClient.emptyImageManifest(config: missing, size: 3)
             let reply = try await client.request(.PUT, "/v2/app/manifests/v1", headers: [("Content-Type", MediaType.ociManifest)], body: manifest)
             #expect(reply.status == .badRequest)
             #expect(reply.errorCode == "MANIFEST_BLOB_UNKNOWN")
@@ -62,11 +54,7 @@ struct ManifestTests {
     @Test func blobPushedToAnotherRepositoryDoesNotSatisfyAManifest() async throws {
         try await TestRegistry.with { client in
             let config = try await client.pushBlob(Array("{}".utf8), to: "other")
-            let manifest = try RegistryClient.json([
-                "schemaVersion": 2, "mediaType": MediaType.ociManifest,
-                "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.description, "size": 2],
-                "layers": [],
-            ])
+            let manifest = try RegistryClient.emptyImageManifest(config: config, size: 2)
             let reply = try await client.request(.PUT, "/v2/app/manifests/v1", headers: [("Content-Type", MediaType.ociManifest)], body: manifest)
             #expect(reply.errorCode == "MANIFEST_BLOB_UNKNOWN")
         }
@@ -107,11 +95,7 @@ struct ManifestTests {
     @Test func manifestPushedByAWrongDigestIsRefused() async throws {
         try await TestRegistry.with { client in
             let config = try await client.pushBlob(Array("{}".utf8), to: "app")
-            let manifest = try RegistryClient.json([
-                "schemaVersion": 2, "mediaType": MediaType.ociManifest,
-                "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.description, "size": 2],
-                "layers": [],
-            ])
+            let manifest = try RegistryClient.emptyImageManifest(config: config, size: 2)
             let reply = try await client.request(
                 .PUT, "/v2/app/manifests/\(RegistryClient.digest([1]))", headers: [("Content-Type", MediaType.ociManifest)], body: manifest)
             #expect(reply.status == .badRequest)

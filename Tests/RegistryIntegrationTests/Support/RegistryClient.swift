@@ -67,7 +67,8 @@ struct RegistryClient: Sendable {
 
     static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var words = (0..<(count + 7) / 8).map { _ in generator.next() as UInt64 }
+        return words.withUnsafeMutableBytes { Array($0.prefix(count)) }
     }
 
     /// Pushes a blob with a single `POST ?digest=` and checks it was created.
@@ -104,6 +105,15 @@ struct RegistryClient: Sendable {
         let reply = try await request(.PUT, "/v2/\(repository)/manifests/\(tag)", headers: [("Content-Type", mediaType)], body: manifest)
         guard reply.status == .created else { throw TestFailure("manifest push failed: \(reply.status) \(reply.text)") }
         return (manifest, Self.digest(manifest))
+    }
+
+    /// An OCI image manifest with the given config and no layers.
+    static func emptyImageManifest(config: Digest, size: Int) throws -> [UInt8] {
+        try json([
+            "schemaVersion": 2, "mediaType": MediaType.ociManifest,
+            "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.description, "size": size],
+            "layers": [] as [Any],
+        ])
     }
 
     static func json(_ object: Any) throws -> [UInt8] {
