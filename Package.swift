@@ -10,7 +10,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "registry", targets: ["registry"]),
+        .executable(name: "registry-conformance", targets: ["registry-conformance"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
+        .library(name: "ConformanceKit", targets: ["ConformanceKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -94,6 +96,43 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The OCI conformance checker. Independent of the registry's own code on purpose: it
+        // shares no parsing with what it checks.
+        .target(
+            name: "ConformanceKit",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "conformance/Sources/ConformanceKit",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "registry-conformance",
+            dependencies: [
+                "ConformanceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "conformance/Sources/registry-conformance",
+            swiftSettings: strictSettings
+        ),
+        // Starts an in-process registry on a temporary root for tests.
+        .target(
+            name: "RegistryTestSupport",
+            dependencies: [
+                "RegistryServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/RegistryTestSupport"
+        ),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["ConformanceKit", "RegistryTestSupport"]
+        ),
         .testTarget(
             name: "RegistryModelTests",
             dependencies: ["RegistryModel"]
@@ -106,6 +145,7 @@ let package = Package(
             name: "RegistryIntegrationTests",
             dependencies: [
                 "RegistryServer",
+                "RegistryTestSupport",
                 "RegistryModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

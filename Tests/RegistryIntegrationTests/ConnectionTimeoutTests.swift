@@ -1,3 +1,4 @@
+import RegistryTestSupport
 import Foundation
 import NIOHTTP1
 import Testing

@@ -1,3 +1,4 @@
+import RegistryTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc

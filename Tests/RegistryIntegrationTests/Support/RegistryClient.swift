@@ -1,3 +1,4 @@
+import RegistryTestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore

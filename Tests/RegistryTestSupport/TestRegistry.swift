@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -6,12 +5,12 @@ import RegistryServer
 
 /// A real `registry serve` running in this process on 127.0.0.1 with an OS-chosen port and its
 /// own temporary root, stopped by cancelling its task.
-final class TestRegistry: Sendable {
-    let root: String
-    let port: Int
+public final class TestRegistry: Sendable {
+    public let root: String
+    public let port: Int
     private let task: Task<Void, any Error>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private init(root: String, port: Int, task: Task<Void, any Error>) {
         self.root = root
@@ -19,13 +18,13 @@ final class TestRegistry: Sendable {
         self.task = task
     }
 
-    static func makeTemporaryDirectory() throws -> String {
+    public static func makeTemporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("registry-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
-    static func start(
+    public static func start(
         root: String? = nil, configure: (inout RegistryConfiguration) -> Void = { _ in }
     ) async throws -> TestRegistry {
         let root = try root ?? makeTemporaryDirectory()
@@ -52,28 +51,13 @@ final class TestRegistry: Sendable {
     }
 
     /// Stops the server and waits until it has closed its database.
-    func stop() async {
+    public func stop() async {
         task.cancel()
         _ = try? await task.value
     }
-
-    /// Starts a registry, runs `body` against it, stops it (also when `body` throws).
-    static func with<T>(
-        configure: (inout RegistryConfiguration) -> Void = { _ in }, _ body: (RegistryClient) async throws -> T
-    ) async throws -> T {
-        let registry = try await start(configure: configure)
-        do {
-            let result = try await body(RegistryClient(registry: registry))
-            await registry.stop()
-            return result
-        } catch {
-            await registry.stop()
-            throw error
-        }
-    }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
