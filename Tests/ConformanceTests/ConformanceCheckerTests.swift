@@ -9,6 +9,8 @@ struct ConformanceCheckerTests {
     /// checker must fail exactly these against it, and pass everything else: this is what
     /// proves that the checker can fail.
     static let referenceDeviations: [String: String] = [
+        "invalidRepositoryNameIsRejectedWithNameInvalid": "distribution 2.8 routes only valid names; any other gets a plain-text 404, not NAME_INVALID",
+        "chunkWhoseBodyDoesNotMatchItsRangeIsRejected": "distribution 2.8 accepts a chunk shorter than its Content-Range (202)",
         "outOfOrderChunkIs416": "distribution 2.8 accepts a chunk that does not continue the upload (202, not 416)",
         "repeatedChunkIs416": "distribution 2.8 accepts a chunk it already has (202, not 416)",
         "manifestWithAMissingSubjectIsAcceptedWithOCISubject": "distribution 2.8 predates OCI 1.1: no subject handling, no OCI-Subject header",

@@ -6,6 +6,21 @@ extension Check {
             try context.expectHeader(response, "Location")
             if let location = response.header("Location") { _ = try? await context.send(.DELETE, location) }
         },
+        Check("invalidRepositoryNameIsRejectedWithNameInvalid", "end-4a", .push) { context in
+            let response = try await context.send(.POST, "/v2/\(context.repository)/Invalid_Name/blobs/uploads/")
+            try context.expectStatus(response, 400, for: "POST /blobs/uploads/ on a name with upper-case letters")
+            try context.expectErrorCode(response, "NAME_INVALID")
+        },
+        Check("chunkWhoseBodyDoesNotMatchItsRangeIsRejected", "end-5", .push) { context in
+            let location = try context.location(try await context.send(.POST, "/v2/\(context.repository)/blobs/uploads/"))
+            let response = try await context.send(
+                .PATCH, location,
+                headers: [("Content-Type", "application/octet-stream"), ("Content-Range", "0-99")],
+                body: .bytes(Digests.randomBytes(50)))
+            try context.expectStatus(response, 400, 416, for: "PATCH announcing 0-99 with a 50-byte body")
+            if response.status == 400 { try context.expectErrorCode(response, "SIZE_INVALID") }
+            _ = try? await context.send(.DELETE, location)
+        },
         Check("postThenPutWithBodyCreatesBlob", "end-6", .push) { context in
             let bytes = Digests.randomBytes(5000)
             let digest = Digests.sha256(bytes)
