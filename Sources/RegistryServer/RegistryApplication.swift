@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import RegistryCore
@@ -22,12 +23,22 @@ public final class RegistryApplication: Service {
     public func run() async throws {
         let layout = StorageLayout(root: FilePath(configuration.root))
         let files = FilesystemBlobStore(layout: layout)
-        try await files.prepare()
-        let metadata = try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, logger: logger)
+        let readOnly = configuration.readOnly
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
+                throw StartupError.noRegistryRoot(configuration.root)
+            }
+        } else {
+            try await files.prepare()
+        }
+        let metadata = try await SQLiteMetadataStore.open(
+            path: layout.metadataDatabase.string, readOnly: readOnly, logger: logger)
         do {
             let registry = Registry(
                 metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger)
-            try await registry.removeOrphanUploadFiles()
+            if !readOnly {
+                try await registry.removeOrphanUploadFiles()
+            }
             try await serve(registry)
         } catch {
             try? await metadata.close()
@@ -51,20 +62,13 @@ public final class RegistryApplication: Service {
         let onBound = self.onBound
         let logger = self.logger
         let janitorInterval = Self.janitorInterval(for: configuration.uploadExpiry)
+        let readOnly = configuration.readOnly
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.run(onBound: onBound) }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: janitorInterval)
-                        guard !Task.isCancelled else { break }
-                        do {
-                            let removed = try await registry.expireUploads()
-                            if removed > 0 { logger.info("expired upload sessions", metadata: ["count": "\(removed)"]) }
-                        } catch {
-                            logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
-                        }
-                    }
+                // A read-only registry has no uploads to expire.
+                if !readOnly {
+                    group.addTask { await Self.expireUploadsPeriodically(registry, every: janitorInterval, logger: logger) }
                 }
                 // The server returns once it has shut down; the janitor goes with it.
                 try await group.next()
@@ -76,8 +80,33 @@ public final class RegistryApplication: Service {
         }
     }
 
+    private static func expireUploadsPeriodically(_ registry: Registry, every interval: Duration, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard !Task.isCancelled else { break }
+            do {
+                let removed = try await registry.expireUploads()
+                if removed > 0 { logger.info("expired upload sessions", metadata: ["count": "\(removed)"]) }
+            } catch {
+                logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Expired sessions are looked for ten times per expiry period, at most every ten minutes.
     static func janitorInterval(for expiry: Duration) -> Duration {
         min(max(expiry / 10, .seconds(1)), .seconds(600))
+    }
+}
+
+/// Why `registry serve` could not start.
+public enum StartupError: Error, CustomStringConvertible {
+    case noRegistryRoot(String)
+
+    public var description: String {
+        switch self {
+        case .noRegistryRoot(let root):
+            "--read-only needs an existing registry root, and \(root) has no metadata.sqlite"
+        }
     }
 }

@@ -26,21 +26,30 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public static func open(path: String, readerCount: Int = 3, logger: Logger) async throws -> SQLiteMetadataStore {
+    /// Read-only, it opens an existing database without changing anything, not even its
+    /// journal mode, so that a root on a read-only medium (or committed to git) can be served.
+    public static func open(
+        path: String, readOnly: Bool = false, readerCount: Int = 3, logger: Logger
+    ) async throws -> SQLiteMetadataStore {
         let threadPool = NIOThreadPool(numberOfThreads: readerCount + 1)
         threadPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        let storage: SQLiteConnection.Storage = readOnly ? .file(path: "file:\(path)?mode=ro") : .file(path: path)
         do {
-            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
-            _ = try await writer.query("PRAGMA journal_mode=WAL")
-            _ = try await writer.query("PRAGMA synchronous=NORMAL")
-            for statement in SQLiteSchema.statements {
-                _ = try await writer.query(statement)
+            let writer = try await SQLiteConnection.open(storage: storage, threadPool: threadPool, logger: logger, on: eventLoop)
+            if readOnly {
+                _ = try await writer.query("PRAGMA query_only=ON")
+            } else {
+                _ = try await writer.query("PRAGMA journal_mode=WAL")
+                _ = try await writer.query("PRAGMA synchronous=NORMAL")
+                for statement in SQLiteSchema.statements {
+                    _ = try await writer.query(statement)
+                }
+                _ = try await writer.query("PRAGMA user_version=\(SQLiteSchema.version)")
             }
-            _ = try await writer.query("PRAGMA user_version=\(SQLiteSchema.version)")
             var readers: [SQLiteConnection] = []
             for _ in 0..<readerCount {
-                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+                let reader = try await SQLiteConnection.open(storage: storage, threadPool: threadPool, logger: logger, on: eventLoop)
                 _ = try await reader.query("PRAGMA query_only=ON")
                 readers.append(reader)
             }

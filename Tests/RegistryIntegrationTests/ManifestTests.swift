@@ -162,12 +162,25 @@ struct ManifestTests {
         }
     }
 
-    @Test func readOnlyRegistryRefusesWrites() async throws {
-        try await TestRegistry.with(configure: { $0.readOnly = true }) { client in
-            let reply = try await client.request(.POST, "/v2/app/blobs/uploads/")
-            #expect(reply.status == .methodNotAllowed)
-            #expect(reply.errorCode == "UNSUPPORTED")
-            #expect(try await client.request(.GET, "/v2/").status == .ok)
+    @Test func readOnlyRegistryServesAnExistingRootAndRefusesWrites() async throws {
+        let writable = try await TestRegistry.start()
+        let (manifest, _) = try await RegistryClient(registry: writable).pushImage(to: "app", tag: "v1")
+        await writable.stop()
+        let readOnly = try await TestRegistry.start(root: writable.root, configure: { $0.readOnly = true })
+        let client = RegistryClient(registry: readOnly)
+        let reply = try await client.request(.POST, "/v2/app/blobs/uploads/")
+        #expect(reply.status == .methodNotAllowed)
+        #expect(reply.errorCode == "UNSUPPORTED")
+        #expect(try await client.request(.DELETE, "/v2/app/manifests/v1").status == .methodNotAllowed)
+        #expect(try await client.request(.GET, "/v2/app/manifests/v1").bytes == manifest)
+        #expect(try await client.request(.GET, "/readyz").status == .ok)
+        await readOnly.stop()
+    }
+
+    @Test func readOnlyRegistryWithoutARootFailsToStartWithAClearError() async throws {
+        let root = try TestRegistry.makeTemporaryDirectory() + "/missing"
+        await #expect(throws: TestFailure.self) {
+            try await TestRegistry.start(root: root, configure: { $0.readOnly = true })
         }
     }
 

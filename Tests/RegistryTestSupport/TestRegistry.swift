@@ -40,11 +40,19 @@ public final class TestRegistry: Sendable {
                 continuation.yield(address)
                 continuation.finish()
             })
-        let task = Task { try await application.run() }
+        let task = Task {
+            // A server that fails before binding must end the wait below, not leave it hanging.
+            defer { continuation.finish() }
+            try await application.run()
+        }
         var iterator = addresses.makeAsyncIterator()
         guard let address = await iterator.next(), let port = address.port else {
             task.cancel()
-            _ = try? await task.value
+            do {
+                try await task.value
+            } catch {
+                throw TestFailure("registry did not start: \(error)")
+            }
             throw TestFailure("registry did not start")
         }
         return TestRegistry(root: root, port: port, task: task)

@@ -56,6 +56,16 @@ struct RegistryClient: Sendable {
         return try await execute(request)
     }
 
+    /// For idempotent requests in tests that use a very short server idle timeout: a pooled
+    /// connection may be closed by the server just as it is reused, and clients retry then.
+    func requestRetryingOnce(_ method: HTTPMethod, _ path: String) async throws -> Reply {
+        do {
+            return try await request(method, path)
+        } catch {
+            return try await request(method, path)
+        }
+    }
+
     func execute(_ request: HTTPClientRequest) async throws -> Reply {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 * 1024 * 1024)

@@ -1,0 +1,551 @@
+#!/usr/bin/env python3
+"""Real clients end to end: docker (its own dockerd), podman, buildah, skopeo and containerd's
+ctr push to and pull from a fresh `registry serve`, using only images built locally.
+
+    interop.py --registry .build/debug/registry [--big-mib 200] [--clients docker,podman,...]
+
+Each check prints PASS or FAIL; the last lines are figures (time per client, MiB/s for the big
+layer) and `N passed, M failed`. Exit status 1 when anything failed.
+"""
+import argparse
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (CheckFailed, Containerd, Dockerd, Registry, Storage, Suite, expect, run, succeeds,  # noqa: E402
+                     timed, tool_available)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+CLIENTS = ["skopeo", "docker", "podman", "buildah", "ctr"]
+
+
+class Images:
+    """The locally built OCI layouts and what the suite needs to know about them."""
+
+    def __init__(self, work, big_mib, clients):
+        self.dir = os.path.join(work, "images")
+        run([sys.executable, os.path.join(HERE, "..", "make_images.py"), self.dir, "--big-mib", str(big_mib),
+             "--big-names", ",".join(clients)])
+        self.big_mib = big_mib
+
+    def layout(self, name):
+        return os.path.join(self.dir, name)
+
+    def oci(self, name):
+        return f"oci:{self.layout(name)}:v1"
+
+    def manifest(self, name):
+        index = json.load(open(os.path.join(self.layout(name), "index.json")))
+        digest = index["manifests"][0]["digest"]
+        return digest, self.blob(name, digest)
+
+    def blob(self, name, digest):
+        return json.load(open(os.path.join(self.layout(name), "blobs", "sha256", digest.split(":")[1])))
+
+    def config(self, name):
+        _, manifest = self.manifest(name)
+        return manifest["config"]["digest"], self.blob(name, manifest["config"]["digest"])
+
+    def shared_layer_diff_id(self):
+        """The uncompressed digest of the base layer that `base` and `second` share."""
+        return self.config("base")[1]["rootfs"]["diff_ids"][0]
+
+    def oci_archive(self, name, work):
+        """The layout as a tar (what `ctr images import` and `docker load` via skopeo read)."""
+        path = os.path.join(work, f"{name}-oci.tar")
+        if not os.path.exists(path):
+            run(["tar", "-C", self.layout(name), "-cf", path, "oci-layout", "index.json", "blobs"])
+        return path
+
+
+def arch_of_config(config):
+    return config.get("architecture"), config.get("variant")
+
+
+class Context:
+    def __init__(self, registry, images, work, suite):
+        self.registry = registry
+        self.images = images
+        self.work = work
+        self.suite = suite
+
+    def ref(self, repository, tag="v1"):
+        return f"{self.registry.host}/{repository}:{tag}"
+
+    def pushed_layer_digest(self, repository, tag, diff_id):
+        """The compressed digest under which a client pushed the layer with `diff_id`."""
+        _, manifest = self.registry.manifest(repository, tag)
+        config_digest = manifest["config"]["digest"]
+        status, _, body = self.registry.request("GET", f"/v2/{repository}/blobs/{config_digest}")
+        expect(status == 200, f"config blob of {repository}:{tag} answered {status}")
+        diff_ids = json.loads(body)["rootfs"]["diff_ids"]
+        return manifest["layers"][diff_ids.index(diff_id)]["digest"]
+
+    def expect_shared_layer_not_uploaded(self, client, first, second, since):
+        """The second push (`(repository, tag)`) must not upload the base layer that the first
+        one pushed, and the registry stores it once."""
+        diff_id = self.images.shared_layer_diff_id()
+        first = self.pushed_layer_digest(*first, diff_id)
+        second = self.pushed_layer_digest(*second, diff_id)
+        expect(first == second, f"{client} pushed the shared layer under two digests ({first}, {second})")
+        uploads = self.registry.uploads_of(first, since)
+        expect(not uploads, f"{client} uploaded the shared layer {first} again: {uploads}")
+        files = self.registry.blob_files(first)
+        expect(len(files) == 1, f"shared layer {first} stored {len(files)} times: {files}")
+
+    def expect_mount(self, client, since, source):
+        mounts = self.registry.mounts_since(since)
+        expect(mounts, f"{client} did not mount blobs from {source} (no POST ?mount= answered 201)")
+        expect(all(not self.registry.uploads_of(m['path'].split("mount=")[1].split("&")[0].replace("%3A", ":"), since)
+                   for m in mounts), f"{client} mounted and uploaded the same blob")
+
+    def expect_deleted_reference_gone(self, repository, keep_repository, pull_fails, pull_works):
+        """Retag (v2), list tags, delete v1's digest; v1 and v2 are gone, other content stays."""
+        digest, _ = self.registry.manifest(repository, "v1")
+        tags = self.registry.tags(repository)
+        expect({"v1", "v2"} <= set(tags), f"tags/list of {repository} is {tags}, expected v1 and v2")
+        expect(self.registry.manifest(repository, "v2")[0] == digest, "v2 does not point at v1's digest")
+        self.registry.delete_manifest(repository, digest)
+        expect(pull_fails(), f"pulling the deleted {repository}:v1 still worked")
+        expect(pull_works(), f"pulling {keep_repository}:v1 (sharing blobs with the deleted image) failed")
+
+
+# MARK: skopeo
+
+def skopeo_checks(ctx):
+    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    tls = ["--dest-tls-verify=false"]
+    src_tls = ["--src-tls-verify=false"]
+
+    def push_pull():
+        run(["skopeo", "copy", *tls, images.oci("base"), f"docker://{ctx.ref('skopeo/base')}"])
+        pushed_digest, _ = images.manifest("base")
+        digest, _ = registry.manifest("skopeo/base", "v1")
+        expect(digest == pushed_digest, f"registry digest {digest} != pushed {pushed_digest}")
+        for reference in (ctx.ref("skopeo/base"), f"{registry.host}/skopeo/base@{digest}"):
+            out = os.path.join(ctx.work, "skopeo-pulled-" + str(abs(hash(reference))))
+            run(["skopeo", "copy", *src_tls, f"docker://{reference}", f"oci:{out}:v1"])
+            pulled = json.load(open(os.path.join(out, "index.json")))["manifests"][0]["digest"]
+            expect(pulled == digest, f"pulled {reference} as {pulled}, expected {digest}")
+
+    def shared_layers():
+        mark = registry.mark()
+        run(["skopeo", "copy", *tls, images.oci("second"), f"docker://{ctx.ref('skopeo/second')}"])
+        ctx.expect_shared_layer_not_uploaded("skopeo", ("skopeo/base", "v1"), ("skopeo/second", "v1"), mark)
+
+    def mount():
+        mark = registry.mark()
+        run(["skopeo", "copy", *tls, images.oci("base"), f"docker://{ctx.ref('skopeo/mounted')}"])
+        ctx.expect_mount("skopeo", mark, "skopeo/base")
+
+    def multi_arch():
+        run(["skopeo", "copy", "--all", *tls, images.oci("multiarch"), f"docker://{ctx.ref('skopeo/multi')}"])
+        run(["skopeo", "copy", "--all", "--format", "v2s2", *tls, images.oci("multiarch"),
+             f"docker://{ctx.ref('skopeo/multi-docker')}"])
+        _, index = registry.manifest("skopeo/multi", "v1")
+        _, docker_list = registry.manifest("skopeo/multi-docker", "v1")
+        expect(index["mediaType"] == OCI_INDEX, f"skopeo/multi is {index.get('mediaType')}")
+        expect(docker_list["mediaType"] == DOCKER_LIST, f"skopeo/multi-docker is {docker_list.get('mediaType')}")
+        for repository in ("skopeo/multi", "skopeo/multi-docker"):
+            arm = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--override-arch", "arm64", "--config",
+                                  f"docker://{ctx.ref(repository)}"]))
+            expect(arch_of_config(arm) == ("arm64", "v8"), f"{repository} --override-arch arm64 gave {arch_of_config(arm)}")
+            plain = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--config", f"docker://{ctx.ref(repository)}"]))
+            expect(plain.get("architecture") == "amd64", f"{repository} on amd64 gave {plain.get('architecture')}")
+
+    def retag_delete():
+        run(["skopeo", "copy", *src_tls, *tls, f"docker://{ctx.ref('skopeo/mounted')}", f"docker://{ctx.ref('skopeo/mounted', 'v2')}"])
+        tags = json.loads(run(["skopeo", "list-tags", "--tls-verify=false", f"docker://{registry.host}/skopeo/mounted"]))["Tags"]
+        expect({"v1", "v2"} <= set(tags), f"skopeo list-tags gave {tags}")
+        digest, _ = registry.manifest("skopeo/mounted", "v1")
+        run(["skopeo", "delete", "--tls-verify=false", f"docker://{registry.host}/skopeo/mounted@{digest}"])
+        expect(not succeeds(["skopeo", "inspect", "--tls-verify=false", f"docker://{ctx.ref('skopeo/mounted')}"]),
+               "skopeo inspect of the deleted skopeo/mounted:v1 still worked")
+        expect(not succeeds(["skopeo", "inspect", "--tls-verify=false", f"docker://{ctx.ref('skopeo/mounted', 'v2')}"]),
+               "the v2 tag of the deleted manifest still resolves")
+        out = os.path.join(ctx.work, "skopeo-after-delete")
+        run(["skopeo", "copy", *src_tls, f"docker://{ctx.ref('skopeo/base')}", f"oci:{out}:v1"])
+
+    def big_layer():
+        mark = registry.mark()
+        seconds = timed(lambda: run(["skopeo", "copy", *tls, images.oci("big-skopeo"), f"docker://{ctx.ref('skopeo/big')}"]))
+        expect(not registry.mounts_since(mark), "skopeo mounted the big layer instead of uploading it")
+        out = os.path.join(ctx.work, "skopeo-big-pulled")
+        pull = timed(lambda: run(["skopeo", "copy", *src_tls, f"docker://{ctx.ref('skopeo/big')}", f"oci:{out}:v1"]))
+        expect(json.load(open(os.path.join(out, "index.json")))["manifests"][0]["digest"] == images.manifest("big-skopeo")[0],
+               "the big image came back with another digest")
+        suite.figure(f"skopeo: {images.big_mib} MiB layer push {images.big_mib / seconds:.0f} MiB/s, pull {images.big_mib / pull:.0f} MiB/s")
+
+    suite.check("skopeo: push, pull by tag and by digest, same digests", push_pull)
+    suite.check("skopeo: shared layers are not uploaded again and stored once", shared_layers)
+    suite.check("skopeo: push to a second repository mounts the blobs", mount)
+    suite.check("skopeo: multi-arch index and Docker manifest list, --override-arch arm64", multi_arch)
+    suite.check("skopeo: retag, list-tags, delete by digest", retag_delete)
+    suite.check(f"skopeo: {images.big_mib} MiB layer push and pull", big_layer)
+
+
+# MARK: docker
+
+def docker_checks(ctx):
+    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    docker = Dockerd(ctx.work)
+    try:
+        def load(name, tag):
+            archive = os.path.join(ctx.work, f"docker-{name}.tar")
+            run(["skopeo", "copy", images.oci(name), f"docker-archive:{archive}:{tag}"])
+            docker("load", "-i", archive)
+
+        def push_pull():
+            load("base", "local/base:v1")
+            docker("tag", "local/base:v1", ctx.ref("docker/base"))
+            out = docker("push", ctx.ref("docker/base"))
+            pushed = re.search(r"digest: (sha256:[0-9a-f]{64})", out)
+            expect(pushed, f"docker push printed no digest:\n{out}")
+            image_id = docker("image", "inspect", "--format", "{{.Id}}", "local/base:v1").strip()
+            docker("rmi", ctx.ref("docker/base"))
+            docker("pull", ctx.ref("docker/base"))
+            docker("pull", f"{registry.host}/docker/base@{pushed.group(1)}")
+            for reference in (ctx.ref("docker/base"), f"{registry.host}/docker/base@{pushed.group(1)}"):
+                pulled_id = docker("image", "inspect", "--format", "{{.Id}}", reference).strip()
+                expect(pulled_id == image_id, f"{reference} pulled as {pulled_id}, pushed {image_id}")
+            digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", ctx.ref("docker/base"))
+            expect(pushed.group(1) in digests, f"RepoDigests {digests.strip()} lack {pushed.group(1)}")
+
+        def shared_layers():
+            load("second", "local/second:v1")
+            docker("tag", "local/second:v1", ctx.ref("docker/second"))
+            mark = registry.mark()
+            out = docker("push", ctx.ref("docker/second"))
+            expect("Mounted from docker/base" in out or "Layer already exists" in out,
+                   f"docker did not reuse the shared layer:\n{out}")
+            ctx.expect_shared_layer_not_uploaded("docker", ("docker/base", "v1"), ("docker/second", "v1"), mark)
+
+        def mount():
+            docker("tag", "local/base:v1", ctx.ref("docker/other"))
+            mark = registry.mark()
+            out = docker("push", ctx.ref("docker/other"))
+            expect("Mounted from" in out, f"docker did not report a mount:\n{out}")
+            ctx.expect_mount("docker", mark, "docker/base")
+
+        def multi_arch():
+            for platform, arch, variant in (("linux/arm64", "arm64", "v8"), ("linux/amd64", "amd64", "")):
+                reference = ctx.ref("skopeo/multi")
+                docker("pull", "--platform", platform, reference)
+                got = docker("image", "inspect", "--format", "{{.Architecture}} {{.Variant}}", reference).split()
+                expect(got[0] == arch and (got[1:] or [""])[0] == variant, f"--platform {platform} gave {got}")
+                docker("tag", reference, ctx.ref(f"docker/multi-{arch}"))
+                docker("push", ctx.ref(f"docker/multi-{arch}"))
+                docker("rmi", reference)
+            docker("manifest", "create", "--insecure", ctx.ref("docker/multi"),
+                   ctx.ref("docker/multi-amd64"), ctx.ref("docker/multi-arm64"))
+            docker("manifest", "push", "--insecure", ctx.ref("docker/multi"))
+            _, pushed_list = registry.manifest("docker/multi", "v1")
+            expect(pushed_list["mediaType"] == DOCKER_LIST, f"docker manifest push stored {pushed_list['mediaType']}")
+            for platform, arch in (("linux/arm64", "arm64"), (None, "amd64")):
+                docker("pull", *(["--platform", platform] if platform else []), ctx.ref("docker/multi"))
+                got = docker("image", "inspect", "--format", "{{.Architecture}}", ctx.ref("docker/multi")).strip()
+                expect(got == arch, f"pull {'--platform ' + platform if platform else '(plain)'} of the list gave {got}")
+                docker("rmi", ctx.ref("docker/multi"))
+
+        def history_inspect():
+            layers = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", ctx.ref("docker/base")))
+            diff_ids = images.config("base")[1]["rootfs"]["diff_ids"]
+            expect(layers == diff_ids, f"RootFS.Layers {layers} != config diff_ids {diff_ids}")
+            history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", ctx.ref("docker/base"))
+            expect("base: layer 0" in history and "base: layer 1" in history, f"docker history:\n{history}")
+            manifest = json.loads(docker("manifest", "inspect", "--insecure", ctx.ref("skopeo/multi")))
+            platforms = sorted(m["platform"]["architecture"] for m in manifest["manifests"])
+            expect(manifest["mediaType"] == OCI_INDEX and platforms == ["amd64", "arm64"],
+                   f"docker manifest inspect gave {manifest.get('mediaType')} {platforms}")
+
+        def retag_delete():
+            docker("tag", ctx.ref("docker/base"), ctx.ref("docker/base", "v2"))
+            docker("push", ctx.ref("docker/base", "v2"))
+
+            def pull_fails():
+                docker("rmi", "-f", ctx.ref("docker/base"), check=False)
+                return not succeeds(["docker", "pull", ctx.ref("docker/base")], docker.env)
+
+            def pull_works():
+                docker("rmi", "-f", ctx.ref("docker/second"), check=False)
+                return succeeds(["docker", "pull", ctx.ref("docker/second")], docker.env)
+            ctx.expect_deleted_reference_gone("docker/base", "docker/second", pull_fails, pull_works)
+
+        def big_layer():
+            load("big-docker", "local/big:v1")
+            docker("tag", "local/big:v1", ctx.ref("docker/big"))
+            mark = registry.mark()
+            push = timed(lambda: docker("push", ctx.ref("docker/big")))
+            patches = [e for e in registry.requests_since(mark) if e["method"] == "PATCH" and e["status"] == "202"]
+            expect(patches, "docker did not stream the layer in a PATCH")
+            docker("rmi", ctx.ref("docker/big"), "local/big:v1")
+            pull = timed(lambda: docker("pull", ctx.ref("docker/big")))
+            suite.figure(f"docker: {images.big_mib} MiB layer push {images.big_mib / push:.0f} MiB/s "
+                         f"(docker gzips while pushing), pull {images.big_mib / pull:.0f} MiB/s")
+
+        suite.check("docker: push, pull by tag and by digest, same image", push_pull)
+        suite.check("docker: shared layers are not uploaded again and stored once", shared_layers)
+        suite.check("docker: push to a second repository mounts the blobs", mount)
+        suite.check("docker: --platform pulls of an OCI index and of a pushed manifest list", multi_arch)
+        suite.check("docker: history, image inspect RootFS.Layers, manifest inspect --insecure", history_inspect)
+        suite.check("docker: retag, list tags, delete by digest", retag_delete)
+        suite.check(f"docker: {images.big_mib} MiB layer push (chunked PATCH) and pull", big_layer)
+    finally:
+        docker.stop()
+
+
+# MARK: podman and buildah (containers/storage)
+
+def podman_checks(ctx, tool):
+    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    storage = Storage(ctx.work, tool)
+
+    def cli(*args, check=True):
+        return run([tool, *storage.options, *args], check=check)
+
+    def pull_layout(name):
+        """Pulls an OCI layout into local storage; returns the image ID."""
+        return cli("pull", images.oci(name)).strip().splitlines()[-1]
+
+    def pushed_digest(reference):
+        digest_file = os.path.join(ctx.work, f"{tool}-digest")
+        cli("push", "--tls-verify=false", "--digestfile", digest_file, reference, f"docker://{reference}")
+        return open(digest_file).read().strip()
+
+    def push_pull():
+        cli("tag", pull_layout("base"), ctx.ref(f"{tool}/base"))
+        digest = pushed_digest(ctx.ref(f"{tool}/base"))
+        image_id = cli("images", "--noheading", "--no-trunc", "--format", "{{.ID}}", ctx.ref(f"{tool}/base")).strip()
+        cli("rmi", ctx.ref(f"{tool}/base"))
+        for reference in (ctx.ref(f"{tool}/base"), f"{registry.host}/{tool}/base@{digest}"):
+            cli("pull", "--tls-verify=false", reference)
+            pulled = cli("images", "--noheading", "--no-trunc", "--format", "{{.ID}}", reference).strip()
+            expect(pulled.split(":")[-1] == image_id.split(":")[-1], f"{reference} pulled as {pulled}, pushed {image_id}")
+        expect(registry.manifest(f"{tool}/base", "v1")[0] == digest, "registry digest differs from the pushed one")
+
+    def shared_layers():
+        cli("tag", pull_layout("second"), ctx.ref(f"{tool}/second"))
+        mark = registry.mark()
+        cli("push", "--tls-verify=false", ctx.ref(f"{tool}/second"), f"docker://{ctx.ref(tool + '/second')}")
+        ctx.expect_shared_layer_not_uploaded(tool, (f"{tool}/base", "v1"), (f"{tool}/second", "v1"), mark)
+
+    def mount():
+        mark = registry.mark()
+        cli("push", "--tls-verify=false", ctx.ref(f"{tool}/base"), f"docker://{ctx.ref(tool + '/other')}")
+        ctx.expect_mount(tool, mark, f"{tool}/base")
+
+    def multi_arch():
+        for repository in ("skopeo/multi", "skopeo/multi-docker"):
+            for platform, arch in (("linux/arm64", "arm64"), (None, "amd64")):
+                reference = ctx.ref(repository)
+                cli("rmi", "-f", reference, check=False)
+                cli("pull", "--tls-verify=false", *(["--platform", platform] if platform else []), reference)
+                got = json.loads(cli("inspect", "--type", "image", reference) if tool == "buildah"
+                                 else cli("image", "inspect", reference))
+                got = got[0] if isinstance(got, list) else got
+                got_arch = got.get("Architecture") or got.get("OCIv1", {}).get("architecture")
+                expect(got_arch == arch, f"{tool} pull {platform or '(plain)'} of {repository} gave {got_arch}")
+        if tool == "podman":
+            cli("manifest", "create", "local/podman-list")
+            cli("manifest", "add", "--all", "--tls-verify=false", "local/podman-list", f"docker://{ctx.ref('skopeo/multi')}")
+            cli("manifest", "push", "--all", "--tls-verify=false", "--format", "v2s2", "local/podman-list",
+                f"docker://{ctx.ref('podman/multi-docker')}")
+            cli("manifest", "push", "--all", "--tls-verify=false", "--format", "oci", "local/podman-list",
+                f"docker://{ctx.ref('podman/multi')}")
+            expect(registry.manifest("podman/multi-docker", "v1")[1]["mediaType"] == DOCKER_LIST, "podman list is not a Docker list")
+            expect(registry.manifest("podman/multi", "v1")[1]["mediaType"] == OCI_INDEX, "podman index is not an OCI index")
+
+    def retag_delete():
+        cli("tag", ctx.ref(f"{tool}/base"), ctx.ref(f"{tool}/base", "v2"))
+        cli("push", "--tls-verify=false", ctx.ref(f"{tool}/base", "v2"), f"docker://{ctx.ref(tool + '/base', 'v2')}")
+
+        def pull_fails():
+            cli("rmi", "-f", ctx.ref(f"{tool}/base"), check=False)
+            return not succeeds([tool, *storage.options, "pull", "--tls-verify=false", ctx.ref(f"{tool}/base")])
+
+        def pull_works():
+            cli("rmi", "-f", ctx.ref(f"{tool}/second"), check=False)
+            return succeeds([tool, *storage.options, "pull", "--tls-verify=false", ctx.ref(f"{tool}/second")])
+        ctx.expect_deleted_reference_gone(f"{tool}/base", f"{tool}/second", pull_fails, pull_works)
+
+    def big_layer():
+        local = pull_layout(f"big-{tool}")
+        mark = registry.mark()
+        push = timed(lambda: cli("push", "--tls-verify=false", local, f"docker://{ctx.ref(tool + '/big')}"))
+        cli("rmi", "-f", local, check=False)
+        expect(not registry.mounts_since(mark), f"{tool} mounted the big layer instead of uploading it")
+        pull = timed(lambda: cli("pull", "--tls-verify=false", ctx.ref(f"{tool}/big")))
+        suite.figure(f"{tool}: {images.big_mib} MiB layer push {images.big_mib / push:.0f} MiB/s, pull {images.big_mib / pull:.0f} MiB/s")
+
+    suite.check(f"{tool}: push, pull by tag and by digest, same image", push_pull)
+    suite.check(f"{tool}: shared layers are not uploaded again and stored once", shared_layers)
+    suite.check(f"{tool}: push to a second repository mounts the blobs", mount)
+    suite.check(f"{tool}: --platform pulls of an OCI index and a Docker manifest list"
+                + (", manifest push of both" if tool == "podman" else ""), multi_arch)
+    suite.check(f"{tool}: retag, list tags, delete by digest", retag_delete)
+    suite.check(f"{tool}: {images.big_mib} MiB layer push and pull", big_layer)
+
+
+# MARK: containerd
+
+def ctr_checks(ctx):
+    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    containerd = Containerd(ctx.work)
+    try:
+        def content_has(digest, namespace="interop"):
+            return digest in containerd("content", "ls", "-q", namespace=namespace)
+
+        def push_pull():
+            containerd("images", "import", "--base-name", f"{registry.host}/ctr/base", images.oci_archive("base", ctx.work))
+            containerd("images", "push", "--plain-http", ctx.ref("ctr/base"))
+            digest, _ = registry.manifest("ctr/base", "v1")
+            expect(digest == images.manifest("base")[0], f"registry has {digest}, imported {images.manifest('base')[0]}")
+            for namespace, reference in (("pull-tag", ctx.ref("ctr/base")), ("pull-digest", f"{registry.host}/ctr/base@{digest}")):
+                containerd("images", "pull", "--plain-http", reference, namespace=namespace)
+                listed = containerd("images", "ls", namespace=namespace)
+                expect(digest in listed, f"ctr pulled {reference} without target {digest}:\n{listed}")
+
+        def shared_layers():
+            # Into the same repository: containerd mounts only blobs whose source it knows (content
+            # it pulled); for imported content it finds the shared layer by HEAD in the repository.
+            containerd("images", "import", "--base-name", f"{registry.host}/ctr/second", images.oci_archive("second", ctx.work))
+            containerd("images", "tag", ctx.ref("ctr/second"), ctx.ref("ctr/base", "second"))
+            mark = registry.mark()
+            containerd("images", "push", "--plain-http", ctx.ref("ctr/base", "second"))
+            ctx.expect_shared_layer_not_uploaded("ctr", ("ctr/base", "v1"), ("ctr/base", "second"), mark)
+
+        def mount():
+            # Content ctr pulled from ctr/base carries its source, so a push elsewhere mounts it.
+            containerd("images", "tag", ctx.ref("ctr/base"), ctx.ref("ctr/other"), namespace="pull-tag")
+            mark = registry.mark()
+            containerd("images", "push", "--plain-http", ctx.ref("ctr/other"), namespace="pull-tag")
+            ctx.expect_mount("ctr", mark, "ctr/base")
+
+        def multi_arch():
+            _, index = registry.manifest("skopeo/multi", "v1")
+            configs = {}
+            for entry in index["manifests"]:
+                _, child = registry.manifest("skopeo/multi", entry["digest"])
+                configs[entry["platform"]["architecture"]] = child["config"]["digest"]
+            for namespace, platform, want, other in (("arm", "linux/arm64", "arm64", "amd64"), ("plain", None, "amd64", "arm64")):
+                containerd("images", "pull", "--plain-http", *(["--platform", platform] if platform else []),
+                           ctx.ref("skopeo/multi"), namespace=namespace)
+                expect(content_has(configs[want], namespace), f"ctr pull {platform or '(plain)'} did not fetch the {want} image")
+                expect(not content_has(configs[other], namespace), f"ctr pull {platform or '(plain)'} fetched the {other} image")
+
+        def retag_delete():
+            containerd("images", "tag", ctx.ref("ctr/base"), ctx.ref("ctr/base", "v2"))
+            containerd("images", "push", "--plain-http", ctx.ref("ctr/base", "v2"))
+
+            def pull_fails():
+                return not succeeds(["ctr", "--address", containerd.socket, "-n", "after-delete", "images", "pull",
+                                     "--plain-http", ctx.ref("ctr/base")])
+
+            def pull_works():
+                return succeeds(["ctr", "--address", containerd.socket, "-n", "after-delete", "images", "pull",
+                                 "--plain-http", ctx.ref("ctr/base", "second")])
+            ctx.expect_deleted_reference_gone("ctr/base", "ctr/base:second", pull_fails, pull_works)
+
+        def big_layer():
+            containerd("images", "import", "--base-name", f"{registry.host}/ctr/big", images.oci_archive("big-ctr", ctx.work))
+            mark = registry.mark()
+            push = timed(lambda: containerd("images", "push", "--plain-http", ctx.ref("ctr/big")))
+            layer = images.manifest("big-ctr")[1]["layers"][0]
+            puts = [e for e in registry.uploads_of(layer["digest"], mark) if e["method"] == "PUT"]
+            expect(puts, "containerd did not send the layer in the PUT")
+            expect(not [e for e in registry.requests_since(mark) if e["method"] == "PATCH"], "containerd used PATCH")
+            pull = timed(lambda: containerd("images", "pull", "--plain-http", ctx.ref("ctr/big"), namespace="big"))
+            suite.figure(f"ctr: {images.big_mib} MiB layer push {images.big_mib / push:.0f} MiB/s (one PUT with the body), "
+                         f"pull {images.big_mib / pull:.0f} MiB/s (with unpacking)")
+
+        suite.check("ctr: push, pull by tag and by digest, same digest", push_pull)
+        suite.check("ctr: shared layers are not uploaded again and stored once", shared_layers)
+        suite.check("ctr: push to a second repository mounts the blobs", mount)
+        suite.check("ctr: --platform linux/arm64 and plain pulls of a multi-arch index", multi_arch)
+        suite.check("ctr: retag, list tags, delete by digest", retag_delete)
+        suite.check(f"ctr: {images.big_mib} MiB layer push (PUT with the body) and pull", big_layer)
+    finally:
+        containerd.stop()
+
+
+# MARK: storage-example
+
+def storage_example_checks(ctx, registry_binary):
+    """Serves the committed storage-example/ read-only and pulls every image from it."""
+    example = os.path.join(HERE, "..", "..", "storage-example")
+
+    def tree():
+        return sorted(os.path.relpath(os.path.join(d, f), example) for d, _, files in os.walk(example) for f in files)
+
+    def pull_fixture():
+        before = tree()
+        served = Registry(registry_binary, os.path.join(ctx.work, "example"), root=example, read_only=True)
+        try:
+            for repository, layout, options in (("demo/app", "base", []), ("demo/tools", "second", []),
+                                                ("demo/multi", "multiarch", ["--all"])):
+                out = os.path.join(ctx.work, "example-" + layout)
+                run(["skopeo", "copy", *options, "--src-tls-verify=false", f"docker://{served.host}/{repository}:v1", f"oci:{out}:v1"])
+                pulled = json.load(open(os.path.join(out, "index.json")))["manifests"][0]["digest"]
+                expected = ctx.images.manifest(layout)[0]
+                expect(pulled == expected, f"{repository}:v1 pulled as {pulled}, built as {expected}")
+            status, _, _ = served.request("POST", "/v2/demo/app/blobs/uploads/")
+            expect(status == 405, f"a push to the read-only example answered {status}")
+        finally:
+            served.stop()
+        expect(tree() == before, "serving storage-example changed files in it")
+
+    ctx.suite.check("storage-example: served --read-only, every image pulls with the committed digests", pull_fixture)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--registry", required=True, help="path to the registry executable")
+    parser.add_argument("--big-mib", type=int, default=200)
+    parser.add_argument("--clients", default=",".join(CLIENTS))
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    clients = args.clients.split(",")
+    tools = {"skopeo": "skopeo", "docker": "dockerd", "podman": "podman", "buildah": "buildah", "ctr": "containerd"}
+
+    suite = Suite()
+    # Lower-case hex only: podman and buildah name images pulled from an OCI layout after its
+    # path, which must then be a valid reference (mkdtemp's random part may contain "_").
+    work = os.path.join(tempfile.gettempdir(), "interop-" + secrets.token_hex(6))
+    os.makedirs(work)
+    registry = Registry(os.path.abspath(args.registry), work)
+    try:
+        images = Images(work, args.big_mib, CLIENTS)
+        ctx = Context(registry, images, work, suite)
+        runners = {"skopeo": skopeo_checks, "docker": docker_checks, "ctr": ctr_checks,
+                   "podman": lambda c: podman_checks(c, "podman"), "buildah": lambda c: podman_checks(c, "buildah")}
+        # skopeo goes first: the others pull the multi-arch images it pushes.
+        for client in ["skopeo"] + [c for c in clients if c != "skopeo"]:
+            if not tool_available(tools[client]):
+                def missing(tool=tools[client]):
+                    raise CheckFailed(f"{tool} is not installed")
+                suite.check(f"{client}: installed", missing)
+                continue
+            seconds = timed(lambda: runners[client](ctx))
+            suite.figure(f"{client}: all checks in {seconds:.1f} s")
+        if tool_available("skopeo"):
+            storage_example_checks(ctx, os.path.abspath(args.registry))
+    finally:
+        registry.stop()
+        if not args.keep:
+            subprocess.run(["rm", "-rf", work])
+    for figure in suite.figures:
+        print(figure)
+    print(f"{suite.passed} passed, {suite.failed} failed")
+    return 1 if suite.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
