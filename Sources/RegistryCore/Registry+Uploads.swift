@@ -184,9 +184,19 @@ extension Registry {
 
     private func rehash(_ id: UploadID, length: Int64, algorithm: DigestAlgorithm) async throws -> DigestHasher {
         var hasher = DigestHasher(algorithm: algorithm)
-        for try await chunk in try await uploads.chunks(of: id, length: length) {
-            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        let reader = try await uploads.openReader(id)
+        do {
+            var read: Int64 = 0
+            for try await chunk in reader.chunks(in: 0..<length, chunkSize: 1 << 20) {
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                read += Int64(chunk.readableBytes)
+            }
+            guard read == length else { throw StorageError.truncatedFile(expected: length, found: read) }
+        } catch {
+            try? await reader.close()
+            throw error
         }
+        try await reader.close()
         return hasher
     }
 

@@ -1,11 +1,12 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Knows every open connection and whether it is between requests, so that shutdown can close
-/// idle connections at once and let busy ones finish their current request.
+/// Knows every open connection and how many requests it is serving (one at most for HTTP/1.1,
+/// any number of streams for HTTP/2), so that shutdown can close idle connections at once and
+/// busy ones as soon as their last request is answered.
 final class ConnectionTracker: Sendable {
     private struct State {
-        var connections: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        var connections: [ObjectIdentifier: (channel: any Channel, requests: Int)] = [:]
         var isShuttingDown = false
     }
 
@@ -18,7 +19,7 @@ final class ConnectionTracker: Sendable {
     func add(_ channel: any Channel) -> Bool {
         state.withLockedValue { state in
             guard !state.isShuttingDown else { return false }
-            state.connections[ObjectIdentifier(channel)] = (channel, false)
+            state.connections[ObjectIdentifier(channel)] = (channel, 0)
             return true
         }
     }
@@ -27,24 +28,31 @@ final class ConnectionTracker: Sendable {
         state.withLockedValue { _ = $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
     }
 
-    /// Marks a connection busy; false if shutdown began (the request must not start).
+    /// Counts a request on a connection; false if shutdown began (the request must not start).
     func beginRequest(on channel: any Channel) -> Bool {
         state.withLockedValue { state in
             guard !state.isShuttingDown else { return false }
-            state.connections[ObjectIdentifier(channel)]?.busy = true
+            state.connections[ObjectIdentifier(channel)]?.requests += 1
             return true
         }
     }
 
+    /// Ends a request; during shutdown, a connection left without requests is closed.
     func endRequest(on channel: any Channel) {
-        state.withLockedValue { $0.connections[ObjectIdentifier(channel)]?.busy = false }
+        let closeNow = state.withLockedValue { state -> Bool in
+            let key = ObjectIdentifier(channel)
+            guard let entry = state.connections[key] else { return false }
+            state.connections[key]?.requests = max(entry.requests - 1, 0)
+            return state.isShuttingDown && entry.requests <= 1
+        }
+        if closeNow { channel.close(promise: nil) }
     }
 
     /// Starts shutdown: idle connections are closed now, busy ones after their response.
     func beginShutdown() {
         let idle = state.withLockedValue { state -> [any Channel] in
             state.isShuttingDown = true
-            return state.connections.values.filter { !$0.busy }.map(\.channel)
+            return state.connections.values.filter { $0.requests == 0 }.map(\.channel)
         }
         for channel in idle { channel.close(promise: nil) }
     }

@@ -2,64 +2,47 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
+import NIOSSL
 
-/// An HTTP/1.1 server on SwiftNIO that hands each request to an ``HTTPResponder``.
+/// An HTTP server on SwiftNIO that hands each request to an ``HTTPResponder``: HTTP/1.1 in the
+/// clear, or HTTPS with HTTP/1.1 and HTTP/2 negotiated by ALPN.
 ///
-/// Each connection is served by one task reading an `NIOAsyncChannel`: requests on a
-/// connection run one after another, bodies stream with backpressure, and responses are
-/// written straight to the channel (blobs as `FileRegion`s, i.e. `sendfile`).
+/// Each HTTP/1.1 connection (and each HTTP/2 stream) is served by one task reading an
+/// `NIOAsyncChannel`: requests on a connection run one after another, bodies stream with
+/// backpressure, and responses are written straight to the channel (blobs as `FileRegion`s,
+/// i.e. `sendfile`, where the transport allows it).
 public final class HTTPServer: Sendable {
     public typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+    typealias Negotiated = NIONegotiatedHTTPVersion<Connection, (any Channel, NIOHTTP2Handler.AsyncStreamMultiplexer<Connection>)>
 
     private let configuration: HTTPServerConfiguration
     private let responder: any HTTPResponder
     private let logger: Logger
     private let group: any EventLoopGroup
+    private let tls: TLSContextStore?
     private let tracker = ConnectionTracker()
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
 
     public init(
         configuration: HTTPServerConfiguration, responder: any HTTPResponder, logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        tls: TLSContextStore? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
+        self.tls = tls
         self.group = group
     }
 
     /// Binds and serves until ``shutdown()`` (or task cancellation). `onBound` receives the
     /// bound address (useful with port 0).
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
-        let configuration = self.configuration
-        let serverChannel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 512)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .bind(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.configurePipeline(channel.pipeline.syncOperations, configuration: configuration)
-                    return try Connection(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
-                }
-            }
-        listener.withLockedValue { $0 = serverChannel.channel }
-        if let address = serverChannel.channel.localAddress { onBound(address) }
-        logger.info("listening", metadata: ["address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
-
-        try await withThrowingDiscardingTaskGroup { group in
-            try await withTaskCancellationHandler {
-                try await serverChannel.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await self.serve(connection) }
-                    }
-                }
-            } onCancel: {
-                self.shutdown()
-            }
+        if let tls {
+            try await runSecure(tls, onBound: onBound)
+        } else {
+            try await runPlain(onBound: onBound)
         }
     }
 
@@ -75,7 +58,94 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    static func configurePipeline(
+    // MARK: Accepting
+
+    private var bootstrap: ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+    }
+
+    private static let asyncConfiguration = Connection.Configuration(
+        backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8))
+
+    private func runPlain(onBound: @Sendable (SocketAddress) -> Void) async throws {
+        let configuration = self.configuration
+        let serverChannel = try await bootstrap.bind(host: configuration.host, port: configuration.port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try Self.configureHTTP1(channel.pipeline.syncOperations, configuration: configuration)
+                return try Connection(wrappingChannelSynchronously: channel, configuration: Self.asyncConfiguration)
+            }
+        }
+        try await accept(serverChannel, onBound: onBound) { connection in
+            await self.serve(connection, transport: .plain)
+        }
+    }
+
+    private func runSecure(_ tls: TLSContextStore, onBound: @Sendable (SocketAddress) -> Void) async throws {
+        let configuration = self.configuration
+        let serverChannel = try await bootstrap.bind(host: configuration.host, port: configuration.port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+            }.flatMap {
+                channel.configureHTTP2AsyncSecureUpgrade(
+                    http1ConnectionInitializer: { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try Self.configureHTTP1(channel.pipeline.syncOperations, configuration: configuration)
+                            return try Connection(wrappingChannelSynchronously: channel, configuration: Self.asyncConfiguration)
+                        }
+                    },
+                    http2ConnectionInitializer: { channel in
+                        channel.configureAsyncHTTP2Pipeline(mode: .server) { stream in
+                            stream.eventLoop.makeCompletedFuture {
+                                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                return try Connection(wrappingChannelSynchronously: stream, configuration: Self.asyncConfiguration)
+                            }
+                        }.map { multiplexer in (channel, multiplexer) }
+                    })
+            }
+        }
+        try await accept(serverChannel, onBound: onBound) { (negotiation: EventLoopFuture<Negotiated>) in
+            do {
+                switch try await negotiation.get() {
+                case .http1_1(let connection):
+                    await self.serve(connection, transport: .tls)
+                case .http2(let (channel, multiplexer)):
+                    await self.serveHTTP2(channel, streams: multiplexer)
+                }
+            } catch {
+                self.logger.debug("TLS handshake or negotiation failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Runs the accept loop: one child task per accepted connection.
+    private func accept<Accepted: Sendable>(
+        _ serverChannel: NIOAsyncChannel<Accepted, Never>, onBound: @Sendable (SocketAddress) -> Void,
+        serve: @escaping @Sendable (Accepted) async -> Void
+    ) async throws {
+        listener.withLockedValue { $0 = serverChannel.channel }
+        if let address = serverChannel.channel.localAddress { onBound(address) }
+        logger.info("listening", metadata: [
+            "address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")",
+            "tls": "\(tls != nil)",
+        ])
+        try await withThrowingDiscardingTaskGroup { group in
+            try await withTaskCancellationHandler {
+                try await serverChannel.executeThenClose { accepted in
+                    for try await connection in accepted {
+                        group.addTask { await serve(connection) }
+                    }
+                }
+            } onCancel: {
+                self.shutdown()
+            }
+        }
+    }
+
+    static func configureHTTP1(
         _ pipeline: ChannelPipeline.SynchronousOperations, configuration: HTTPServerConfiguration
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
@@ -91,25 +161,74 @@ public final class HTTPServer: Sendable {
         try pipeline.addHandler(ConnectionTimeoutHandler(timeout: configuration.idleTimeout))
     }
 
+    // MARK: Serving
+
+    /// How a request reached us, which decides how a response may be written.
+    enum Transport {
+        /// HTTP/1.1 in the clear: blobs go out with `sendfile`.
+        case plain
+        /// HTTP/1.1 over TLS: blobs are read and encrypted in chunks.
+        case tls
+        /// One HTTP/2 stream: one request, chunked blobs, no connection-level headers.
+        case http2Stream(parent: any Channel)
+
+        var allowsSendfile: Bool { if case .plain = self { true } else { false } }
+        var isHTTP2: Bool { if case .http2Stream = self { true } else { false } }
+    }
+
     /// Largest unread request body read and thrown away to keep a connection open.
     static let maxDiscardedBodyBytes = 8 * 1024 * 1024
 
-    private func serve(_ connection: Connection) async {
-        let channel = connection.channel
+    private func serveHTTP2(_ channel: any Channel, streams: NIOHTTP2Handler.AsyncStreamMultiplexer<Connection>) async {
         guard tracker.add(channel) else {
             try? await channel.close()
             return
         }
         defer { tracker.remove(channel) }
+        let identity = await clientIdentity(on: channel)
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await stream in streams.inbound {
+                    group.addTask { await self.serve(stream, transport: .http2Stream(parent: channel), identity: identity) }
+                }
+            }
+        } catch {
+            logger.debug("HTTP/2 connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func clientIdentity(on channel: any Channel) async -> String? {
+        guard tls?.settings.clientCAPath != nil else { return nil }
+        return await ClientCertificate.commonName(on: channel)
+    }
+
+    private func serve(_ connection: Connection, transport: Transport, identity knownIdentity: String? = nil) async {
+        let channel = connection.channel
+        let tracked: any Channel
+        switch transport {
+        case .http2Stream(let parent):
+            tracked = parent
+        case .plain, .tls:
+            tracked = channel
+            guard tracker.add(channel) else {
+                try? await channel.close()
+                return
+            }
+        }
+        defer { if !transport.isHTTP2 { tracker.remove(channel) } }
+        var identity = knownIdentity
+        if case .tls = transport { identity = await clientIdentity(on: channel) }
         do {
             try await connection.executeThenClose { inbound, _ in
                 let reader = InboundRequestReader(iterator: inbound.makeAsyncIterator())
-                let writer = ResponseWriter(channel: channel)
+                let writer = ResponseWriter(channel: channel, transport: transport)
                 while let head = try await reader.nextHead(onExpectContinue: writer.writeContinue(version:)) {
-                    guard tracker.beginRequest(on: channel) else { break }
-                    let keepAlive = try await serveRequest(head: head, reader: reader, writer: writer, remote: channel.remoteAddress)
-                    tracker.endRequest(on: channel)
-                    if !keepAlive || tracker.isShuttingDown { break }
+                    guard tracker.beginRequest(on: tracked) else { break }
+                    let keepAlive = try await serveRequest(
+                        head: head, reader: reader, writer: writer,
+                        remote: (transport.isHTTP2 ? tracked : channel).remoteAddress, identity: identity)
+                    tracker.endRequest(on: tracked)
+                    if !keepAlive || transport.isHTTP2 || tracker.isShuttingDown { break }
                 }
             }
         } catch {
@@ -119,10 +238,11 @@ public final class HTTPServer: Sendable {
 
     /// Serves one request; returns whether the connection may carry another.
     private func serveRequest(
-        head: HTTPRequestHead, reader: InboundRequestReader, writer: ResponseWriter, remote: SocketAddress?
+        head: HTTPRequestHead, reader: InboundRequestReader, writer: ResponseWriter, remote: SocketAddress?,
+        identity: String?
     ) async throws -> Bool {
         let start = ContinuousClock.now
-        let request = Request(head: head, body: RequestBody(source: reader))
+        let request = Request(head: head, body: RequestBody(source: reader), clientCertificateName: identity)
         var response = await responder.respond(to: request)
         // Discarding a modest unread body keeps the connection usable, and lets a client that
         // writes its whole body before reading (most do) see the answer; a larger one is not

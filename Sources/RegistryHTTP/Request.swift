@@ -8,12 +8,15 @@ public struct Request {
     public let path: String
     public let query: QueryParameters
     public let body: RequestBody
+    /// Common name of the client certificate the client authenticated with (mutual TLS), if any.
+    public let clientCertificateName: String?
 
     public var method: HTTPMethod { head.method }
     public var headers: HTTPHeaders { head.headers }
 
-    init(head: HTTPRequestHead, body: RequestBody) {
+    init(head: HTTPRequestHead, body: RequestBody, clientCertificateName: String? = nil) {
         self.head = head
+        self.clientCertificateName = clientCertificateName
         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         self.path = String(target.first ?? "")
         self.query = QueryParameters(target.count > 1 ? target[1] : "")

@@ -1,14 +1,18 @@
 import NIOCore
 import NIOHTTP1
+import RegistryStorage
 
-/// Writes responses straight to the channel, batching the parts of one response into a single
-/// event-loop hop and waiting until the last part is written (which bounds memory and keeps a
-/// blob's file open exactly as long as `sendfile` needs it).
+/// Writes responses straight to the channel. Small responses go out in a single event-loop hop;
+/// blobs go out as a `FileRegion` (`sendfile`) where the transport allows it, otherwise in
+/// chunks read from disk, each written before the next is read, so memory stays bounded.
 struct ResponseWriter: Sendable {
     let channel: any Channel
+    let transport: HTTPServer.Transport
 
     /// The header every registry response carries.
     static let apiVersionHeader = ("Docker-Distribution-API-Version", "registry/2.0")
+    /// Read size for blobs that cannot be sent with `sendfile` (TLS, HTTP/2).
+    static let blobChunkBytes = 1 << 20
 
     func writeContinue(version: HTTPVersion) {
         channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: .continue)), promise: nil)
@@ -20,50 +24,79 @@ struct ResponseWriter: Sendable {
         if !headers.contains(name: "content-length") {
             headers.add(name: "Content-Length", value: "\(response.bodyLength)")
         }
-        if !keepAlive {
-            headers.replaceOrAdd(name: "Connection", value: "close")
-        } else if request.version == .http1_0 {
-            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        if !transport.isHTTP2 {
+            // HTTP/2 forbids connection-specific headers.
+            if !keepAlive {
+                headers.replaceOrAdd(name: "Connection", value: "close")
+            } else if request.version == .http1_0 {
+                headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+            }
         }
         let head = HTTPServerResponsePart.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers))
         let sendsBody = request.method != .HEAD && response.status != .notModified && response.status != .noContent
+        let closeAfterwards = !keepAlive && !transport.isHTTP2
 
         switch response.body {
         case .empty:
-            try await writeParts([head], keepAlive: keepAlive)
+            try await writeParts([head], end: true)
         case .buffer(let buffer):
-            try await writeParts(sendsBody ? [head, .body(.byteBuffer(buffer))] : [head], keepAlive: keepAlive)
+            try await writeParts(sendsBody ? [head, .body(.byteBuffer(buffer))] : [head], end: true)
         case .blob(let reader, let range):
             guard sendsBody, !range.isEmpty else {
                 try? await reader.close()
-                try await writeParts([head], keepAlive: keepAlive)
-                return
+                try await writeParts([head], end: true)
+                break
             }
-            let fileHandle: NIOFileHandle
-            do {
-                fileHandle = try reader.takeFileHandleForSendfile()
-            } catch {
-                try? await reader.close()
-                throw error
+            if transport.allowsSendfile {
+                let fileHandle: NIOFileHandle
+                do {
+                    fileHandle = try reader.takeFileHandleForSendfile()
+                } catch {
+                    try? await reader.close()
+                    throw error
+                }
+                defer { try? fileHandle.close() }
+                let region = FileRegion(fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
+                try await writeParts([head, .body(.fileRegion(region))], end: true)
+            } else {
+                do {
+                    try await writeParts([head], end: false)
+                    var sent: Int64 = 0
+                    for try await chunk in reader.chunks(in: range, chunkSize: Self.blobChunkBytes) {
+                        try await writeParts([.body(.byteBuffer(chunk))], end: false)
+                        sent += Int64(chunk.readableBytes)
+                    }
+                    // A blob file shorter than its recorded size must not end as a complete response.
+                    guard sent == Int64(range.count) else { throw StorageError.truncatedFile(expected: Int64(range.count), found: sent) }
+                    try await writeParts([], end: true)
+                } catch {
+                    try? await reader.close()
+                    throw error
+                }
+                try await reader.close()
             }
-            let region = FileRegion(fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
-            defer { try? fileHandle.close() }
-            try await writeParts([head, .body(.fileRegion(region))], keepAlive: keepAlive)
+        }
+        if closeAfterwards {
+            try? await channel.close()
         }
     }
 
-    private func writeParts(_ parts: [HTTPServerResponsePart], keepAlive: Bool) async throws {
+    /// Writes `parts` (and `.end` when asked) in one event-loop hop and waits until they are
+    /// written, which bounds buffered data to one part.
+    private func writeParts(_ parts: [HTTPServerResponsePart], end: Bool) async throws {
         let channel = self.channel
         let done = channel.eventLoop.makePromise(of: Void.self)
         channel.eventLoop.execute {
-            for part in parts {
-                channel.write(part, promise: nil)
+            if end {
+                for part in parts { channel.write(part, promise: nil) }
+                channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: done)
+            } else if let last = parts.last {
+                for part in parts.dropLast() { channel.write(part, promise: nil) }
+                channel.writeAndFlush(last, promise: done)
+            } else {
+                done.succeed()
             }
-            channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: done)
         }
         try await done.futureResult.get()
-        if !keepAlive {
-            try? await channel.close()
-        }
     }
 }

@@ -5,6 +5,7 @@ import RegistryCore
 import RegistryHTTP
 import RegistryStorage
 import ServiceLifecycle
+import UnixSignals
 import SystemPackage
 
 /// `registry serve`: opens the storage root, runs the HTTP server and the upload janitor, and
@@ -49,15 +50,21 @@ public final class RegistryApplication: Service {
     }
 
     private func serve(_ registry: Registry) async throws {
+        let tls = try configuration.tlsCertificate.map { certificate in
+            try TLSContextStore(settings: TLSSettings(
+                certificatePath: certificate, privateKeyPath: configuration.tlsKey ?? "",
+                clientCAPath: configuration.tlsClientCA))
+        }
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port,
                 idleTimeout: .seconds(configuration.idleTimeout.components.seconds)),
             responder: RegistryResponder(registry: registry, logger: logger),
-            logger: logger)
+            logger: logger,
+            tls: tls)
         logger.info("starting", metadata: [
             "root": "\(configuration.root)", "read_only": "\(configuration.readOnly)",
-            "deletes": "\(configuration.deletesEnabled)",
+            "deletes": "\(configuration.deletesEnabled)", "tls": "\(tls != nil)",
         ])
         let onBound = self.onBound
         let logger = self.logger
@@ -69,6 +76,9 @@ public final class RegistryApplication: Service {
                 // A read-only registry has no uploads to expire.
                 if !readOnly {
                     group.addTask { await Self.expireUploadsPeriodically(registry, every: janitorInterval, logger: logger) }
+                }
+                if let tls {
+                    group.addTask { await Self.reloadCertificatesOnSIGHUP(tls, logger: logger) }
                 }
                 // The server returns once it has shut down; the janitor goes with it.
                 try await group.next()
@@ -89,6 +99,18 @@ public final class RegistryApplication: Service {
                 if removed > 0 { logger.info("expired upload sessions", metadata: ["count": "\(removed)"]) }
             } catch {
                 logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Re-reads the certificate and key on every SIGHUP; established connections are kept.
+    private static func reloadCertificatesOnSIGHUP(_ tls: TLSContextStore, logger: Logger) async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            do {
+                try tls.reload()
+                logger.info("reloaded TLS certificate and key", metadata: ["certificate": "\(tls.settings.certificatePath)"])
+            } catch {
+                logger.error("TLS reload failed; keeping the previous certificate", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -39,6 +39,18 @@ extension RegistryConfiguration {
                 try key.apply(&configuration, value)
             }
         }
+        switch (configuration.tlsCertificate, configuration.tlsKey) {
+        case (nil, nil):
+            if let clientCA = configuration.tlsClientCA {
+                throw ConfigurationError.invalidValue(key: "tls.client_ca", value: clientCA, expected: "tls.certificate and tls.key as well")
+            }
+        case (nil, _?):
+            throw ConfigurationError.invalidValue(key: "tls.certificate", value: "", expected: "a certificate to go with tls.key")
+        case (_?, nil):
+            throw ConfigurationError.invalidValue(key: "tls.key", value: "", expected: "a key to go with tls.certificate")
+        case (_?, _?):
+            break
+        }
         return configuration
     }
 

@@ -18,6 +18,11 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .text
+    /// PEM certificate chain and key: with both, the registry serves HTTPS (HTTP/1.1 and HTTP/2).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// PEM CA bundle for client certificates (mutual TLS).
+    public var tlsClientCA: String?
 
     public init() {}
 
@@ -63,6 +68,15 @@ struct ConfigurationKey: Sendable {
         .init(path: ["uploads", "expiry"]) { config, value throws(ConfigurationError) in
             config.uploadExpiry = try DurationParser.parse(value, key: "uploads.expiry")
         },
+        .init(path: ["tls", "certificate"]) { config, value throws(ConfigurationError) in
+            config.tlsCertificate = try ExistingFile.path(value, key: "tls.certificate")
+        },
+        .init(path: ["tls", "key"]) { config, value throws(ConfigurationError) in
+            config.tlsKey = try ExistingFile.path(value, key: "tls.key")
+        },
+        .init(path: ["tls", "client_ca"]) { config, value throws(ConfigurationError) in
+            config.tlsClientCA = try ExistingFile.path(value, key: "tls.client_ca")
+        },
         .init(path: ["log", "level"]) { config, value throws(ConfigurationError) in
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw .invalidValue(key: "log.level", value: value, expected: "trace, debug, info, notice, warning, error or critical")
@@ -104,6 +118,15 @@ enum ListenAddress {
         var host = String(value[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+enum ExistingFile {
+    static func path(_ value: String, key: String) throws(ConfigurationError) -> String {
+        guard FileManager.default.isReadableFile(atPath: value) else {
+            throw .invalidValue(key: key, value: value, expected: "a readable file")
+        }
+        return value
     }
 }
 

@@ -22,8 +22,9 @@ public protocol BlobStore: Sendable {
 /// ``takeFileHandleForSendfile()``.
 public protocol BlobReader: Sendable {
     var size: Int64 { get }
-    /// Reads `range` in chunks of at most `chunkSize` bytes.
-    func chunks(in range: Range<Int64>, chunkSize: Int) -> AsyncThrowingStream<ByteBuffer, any Error>
+    /// Reads `range` in chunks of at most `chunkSize` bytes, one read per `next()` (nothing is
+    /// read ahead). The reader stays open: close it when done.
+    func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks
     /// Gives up the open file as a `NIOFileHandle`, for a zero-copy `FileRegion`. The caller
     /// owns and closes the handle; after this call ``close()`` does nothing.
     func takeFileHandleForSendfile() throws -> NIOFileHandle
@@ -37,8 +38,8 @@ public protocol UploadStore: Sendable {
     /// Current length of the session's data, or `nil` when the session has no data file.
     func length(of id: UploadID) async throws -> Int64?
     func openWriter(_ id: UploadID) async throws -> any UploadWriter
-    /// Reads back the session's data (used only to rebuild the hash after a restart).
-    func chunks(of id: UploadID, length: Int64) async throws -> AsyncThrowingStream<ByteBuffer, any Error>
+    /// Opens the session's data for reading (used only to rebuild the hash after a restart).
+    func openReader(_ id: UploadID) async throws -> any BlobReader
     /// Makes the session's data the blob `digest`, atomically. If that blob already exists the
     /// upload's copy is dropped and the existing one kept.
     func commit(_ id: UploadID, as digest: Digest) async throws

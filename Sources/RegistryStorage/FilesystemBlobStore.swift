@@ -80,9 +80,14 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         return FileUploadWriter(handle: handle)
     }
 
-    public func chunks(of id: UploadID, length: Int64) async throws -> AsyncThrowingStream<ByteBuffer, any Error> {
+    public func openReader(_ id: UploadID) async throws -> any BlobReader {
         let handle = try await fileSystem.openFile(forReadingAt: layout.uploadDataPath(for: id), options: .init())
-        return FileBlobReader(handle: handle, size: length).chunks(in: 0..<length, chunkSize: 1 << 20)
+        do {
+            return FileBlobReader(handle: handle, size: try await handle.info().size)
+        } catch {
+            try? await handle.close()
+            throw error
+        }
     }
 
     public func commit(_ id: UploadID, as digest: Digest) async throws {
@@ -126,15 +131,15 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
 /// Errors of the storage layer that are not the file system's own.
 public enum StorageError: Error, CustomStringConvertible {
     case renameFailed(errno: Int32, from: String, to: String)
-    /// A file ended before the length its metadata records.
-    case truncatedFile
+    /// A file was shorter than the length its metadata records.
+    case truncatedFile(expected: Int64, found: Int64)
 
     public var description: String {
         switch self {
         case .renameFailed(let code, let from, let to):
             "rename \(from) -> \(to) failed: \(String(cString: strerror(code)))"
-        case .truncatedFile:
-            "file ended before its recorded size"
+        case .truncatedFile(let expected, let found):
+            "file holds \(found) bytes, \(expected) expected"
         }
     }
 }
@@ -149,28 +154,8 @@ final class FileBlobReader: BlobReader {
         self.size = size
     }
 
-    func chunks(in range: Range<Int64>, chunkSize: Int) -> AsyncThrowingStream<ByteBuffer, any Error> {
-        let handle = self.handle
-        return AsyncThrowingStream(ByteBuffer.self, bufferingPolicy: .bufferingOldest(1)) { continuation in
-            let task = Task {
-                do {
-                    var offset = range.lowerBound
-                    while offset < range.upperBound {
-                        let length = Int(min(Int64(chunkSize), range.upperBound - offset))
-                        let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(length)))
-                        guard chunk.readableBytes > 0 else { throw StorageError.truncatedFile }
-                        offset += Int64(chunk.readableBytes)
-                        continuation.yield(chunk)
-                    }
-                    try await handle.close()
-                    continuation.finish()
-                } catch {
-                    try? await handle.close()
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+    func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks {
+        BlobChunks(handle.readChunks(in: range, chunkLength: .bytes(Int64(chunkSize))))
     }
 
     func takeFileHandleForSendfile() throws -> NIOFileHandle {

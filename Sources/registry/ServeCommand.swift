@@ -23,6 +23,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "YAML configuration file.")
     var config: String?
 
+    @Option(help: "PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2). Re-read on SIGHUP.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "PEM CA bundle: verify client certificates signed by it (mutual TLS).")
+    var tlsClientCa: String?
+
     @Flag(help: "Refuse every write.")
     var readOnly = false
 
@@ -33,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
         var flags: [String: String] = [:]
         flags["http.listen"] = listen
         flags["storage.root"] = root
+        flags["tls.certificate"] = tlsCert
+        flags["tls.key"] = tlsKey
+        flags["tls.client_ca"] = tlsClientCa
         if readOnly { flags["storage.read_only"] = "true" }
         if noDelete { flags["storage.delete_enabled"] = "false" }
         let configuration: RegistryConfiguration

@@ -8,13 +8,15 @@ import RegistryServer
 public final class TestRegistry: Sendable {
     public let root: String
     public let port: Int
+    public let usesTLS: Bool
     private let task: Task<Void, any Error>
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "\(usesTLS ? "https" : "http")://127.0.0.1:\(port)" }
 
-    private init(root: String, port: Int, task: Task<Void, any Error>) {
+    private init(root: String, port: Int, usesTLS: Bool, task: Task<Void, any Error>) {
         self.root = root
         self.port = port
+        self.usesTLS = usesTLS
         self.task = task
     }
 
@@ -55,7 +57,7 @@ public final class TestRegistry: Sendable {
             }
             throw TestFailure("registry did not start")
         }
-        return TestRegistry(root: root, port: port, task: task)
+        return TestRegistry(root: root, port: port, usesTLS: configuration.tlsCertificate != nil, task: task)
     }
 
     /// Stops the server and waits until it has closed its database.

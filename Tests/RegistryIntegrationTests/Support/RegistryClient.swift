@@ -8,11 +8,13 @@ import RegistryModel
 /// A small distribution-spec client over async-http-client, for tests.
 struct RegistryClient: Sendable {
     let registry: TestRegistry
+    var http: HTTPClient = .shared
 
     struct Reply: Sendable {
         let status: HTTPResponseStatus
         let headers: HTTPHeaders
         let body: ByteBuffer
+        var version: HTTPVersion = .http1_1
 
         var text: String { String(buffer: body) }
         var bytes: [UInt8] { Array(body.readableBytesView) }
@@ -67,9 +69,9 @@ struct RegistryClient: Sendable {
     }
 
     func execute(_ request: HTTPClientRequest) async throws -> Reply {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await http.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        return Reply(status: response.status, headers: response.headers, body: body)
+        return Reply(status: response.status, headers: response.headers, body: body, version: response.version)
     }
 
     // MARK: Conveniences
