@@ -197,12 +197,14 @@ struct BlobUploadTests {
 
     @Test func uploadResumesAfterServerRestart() async throws {
         let first = try await TestRegistry.start()
-        let bytes = RegistryClient.randomBytes(120_000)
+        // Over 1 MiB before the restart, so that rebuilding the hash reads the file in several chunks.
+        let split = 3 * 1024 * 1024 + 17
+        let bytes = RegistryClient.randomBytes(split + 120_000)
         let digest = RegistryClient.digest(bytes)
         var client = RegistryClient(registry: first)
         let start = try await client.request(.POST, "/v2/app/blobs/uploads/")
         let location = try #require(start.header("Location"))
-        let patch = try await client.request(.PATCH, location, headers: [("Content-Range", "0-59999")], body: Array(bytes[0..<60_000]))
+        let patch = try await client.request(.PATCH, location, headers: [("Content-Range", "0-\(split - 1)")], body: Array(bytes[0..<split]))
         #expect(patch.status == .accepted)
         await first.stop()
 
@@ -210,9 +212,9 @@ struct BlobUploadTests {
         client = RegistryClient(registry: second)
         let status = try await client.request(.GET, location)
         #expect(status.status == .noContent)
-        #expect(status.header("Range") == "0-59999")
+        #expect(status.header("Range") == "0-\(split - 1)")
         let rest = try await client.request(
-            .PUT, "\(location)?digest=\(digest)", headers: [("Content-Range", "60000-119999")], body: Array(bytes[60_000...]))
+            .PUT, "\(location)?digest=\(digest)", headers: [("Content-Range", "\(split)-\(bytes.count - 1)")], body: Array(bytes[split...]))
         #expect(rest.status == .created)
         #expect(try await client.request(.GET, "/v2/app/blobs/\(digest)").bytes == bytes)
         await second.stop()
