@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // Value types of the distribution spec: digests, names, references, media types,
@@ -51,12 +52,14 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Registry semantics: uploads, manifests, tags, referrers, content negotiation.
+        // Registry semantics: uploads, manifests, tags, referrers, content negotiation, access.
         .target(
             name: "RegistryCore",
             dependencies: [
                 "RegistryModel",
                 "RegistryStorage",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -143,6 +146,10 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests",
             dependencies: ["ConformanceKit", "RegistryTestSupport"]
+        ),
+        .testTarget(
+            name: "RegistryCoreTests",
+            dependencies: ["RegistryCore"]
         ),
         .testTarget(
             name: "RegistryModelTests",

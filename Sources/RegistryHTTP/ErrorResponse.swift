@@ -17,7 +17,9 @@ enum ErrorResponse {
 
     static func make(_ error: RegistryError, for method: HTTPMethod) -> Response {
         let envelope = Envelope(errors: [.init(code: error.code.rawValue, message: error.message, detail: error.detail)])
-        let json = (try? JSONEncoder().encode(envelope)) ?? Data(#"{"errors":[]}"#.utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let json = (try? encoder.encode(envelope)) ?? Data(#"{"errors":[]}"#.utf8)
         var headers = HTTPHeaders([("Content-Type", "application/json; charset=utf-8")])
         for (name, value) in error.headers {
             headers.add(name: name, value: value)

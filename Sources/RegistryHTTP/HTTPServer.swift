@@ -242,7 +242,8 @@ public final class HTTPServer: Sendable {
         identity: String?
     ) async throws -> Bool {
         let start = ContinuousClock.now
-        let request = Request(head: head, body: RequestBody(source: reader), clientCertificateName: identity)
+        let request = Request(
+            head: head, body: RequestBody(source: reader), clientCertificateName: identity, remoteAddress: remote?.ipAddress)
         var response = await responder.respond(to: request)
         // Discarding a modest unread body keeps the connection usable, and lets a client that
         // writes its whole body before reading (most do) see the answer; a larger one is not

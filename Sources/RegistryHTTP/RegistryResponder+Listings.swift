@@ -27,10 +27,23 @@ extension RegistryResponder {
         return try JSONBody.response(TagList(name: repository.value, tags: page.items), headers: headers)
     }
 
-    /// `GET /v2/_catalog?n=&last=`.
-    func catalog(_ request: Request) async throws -> Response {
+    /// `GET /v2/_catalog?n=&last=`, listing only repositories the caller may pull from.
+    func catalog(_ request: Request, identity: AccessControl.Identity) async throws -> Response {
         let (limit, last) = try pagination(request)
-        let page = try await registry.repositories(limit: limit, after: last)
+        var page = try await registry.repositories(limit: limit, after: last)
+        if let access {
+            // Keep reading pages until enough readable names are found or the catalog ends.
+            let wanted = limit ?? Registry.maximumPageSize
+            var visible = page.items.filter { access.permits(.pull, on: $0, for: identity) }
+            var cursor = page.items.last
+            while visible.count < wanted, page.hasMore, let after = cursor {
+                page = try await registry.repositories(limit: wanted, after: after)
+                visible += page.items.filter { access.permits(.pull, on: $0, for: identity) }
+                cursor = page.items.last
+            }
+            let more = visible.count > wanted || page.hasMore
+            page = Page(items: Array(visible.prefix(wanted)), hasMore: more)
+        }
         let headers = nextLink(page, path: "/v2/_catalog", limit: limit)
         return try JSONBody.response(Catalog(repositories: page.items), headers: headers)
     }

@@ -7,11 +7,21 @@ import RegistryStorage
 extension RegistryResponder {
     /// `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (`mount`, optional `from`),
     /// a single-request upload (`digest` with the body), or a new session.
-    func startUpload(in repository: RepositoryName, request: Request) async throws -> Response {
+    /// `mayReadFrom` says whether the caller may pull from a mount's source repository; a mount
+    /// it may not read falls back to a normal upload, revealing nothing.
+    func startUpload(
+        in repository: RepositoryName, request: Request, mayReadFrom: (RepositoryName) -> Bool
+    ) async throws -> Response {
         if let mount = request.query["mount"], let digest = try? Digest(validating: mount) {
             // An unusable `from` or an absent blob falls back to a normal session, per spec.
             let source: RepositoryName?? = request.query["from"].map { RepositoryName($0) }
-            if source != .some(nil), try await registry.mountBlob(digest, from: source ?? nil, into: repository) {
+            let readable = switch source {
+                case .some(.some(let name)): mayReadFrom(name)
+                case .some(nil): false
+                // Without `from`, any repository could be the source: only for callers who may read all.
+                case nil: access == nil
+            }
+            if readable, try await registry.mountBlob(digest, from: source ?? nil, into: repository) {
                 return blobCreated(digest, in: repository)
             }
         } else if let digestString = request.query["digest"] {

@@ -8,10 +8,13 @@ import RegistryModel
 /// failure into the spec's error response.
 public struct RegistryResponder: HTTPResponder {
     let registry: Registry
+    /// Logins and per-repository rights; nil serves everyone everything.
+    let access: AccessControl?
     let logger: Logger
 
-    public init(registry: Registry, logger: Logger) {
+    public init(registry: Registry, access: AccessControl? = nil, logger: Logger) {
         self.registry = registry
+        self.access = access
         self.logger = logger
     }
 
@@ -35,9 +38,11 @@ public struct RegistryResponder: HTTPResponder {
             throw RegistryError(.notFound, detail: ["path": request.path])
         }
         let method = request.method
+        let identity = try authenticate(request, route: route)
         switch route {
         case .base:
             try allow(method, [.GET, .HEAD])
+            try access?.requireSignedIn(identity)
             return try JSONBody.response([String: String]())
         case .health:
             try allow(method, [.GET, .HEAD])
@@ -47,23 +52,38 @@ public struct RegistryResponder: HTTPResponder {
             return await readiness()
         case .catalog:
             try allow(method, [.GET])
-            return try await catalog(request)
+            if let access, identity == .anonymous, !access.policy.anonymousPull { try access.requireSignedIn(identity) }
+            return try await catalog(request, identity: identity)
         case .blob(let name, let digest):
             try allow(method, [.GET, .HEAD, .DELETE])
             let repository = try RepositoryName(validating: name)
+            try authorize(method == .DELETE ? [.delete] : [.pull], on: repository, for: identity, request)
             let digest = try Digest(validating: digest)
             return method == .DELETE
                 ? try await deleteBlob(digest, in: repository)
                 : try await getBlob(digest, in: repository, request: request)
         case .startUpload(let name):
             try allow(method, [.POST])
-            return try await startUpload(in: try RepositoryName(validating: name), request: request)
+            let repository = try RepositoryName(validating: name)
+            try authorize([.pull, .push], on: repository, for: identity, request)
+            return try await startUpload(in: repository, request: request) { source in
+                access?.permits(.pull, on: source.value, for: identity) ?? true
+            }
         case .upload(let name, let session):
             try allow(method, [.GET, .PATCH, .PUT, .DELETE])
-            return try await upload(session, in: try RepositoryName(validating: name), request: request)
+            let repository = try RepositoryName(validating: name)
+            // Cancelling is part of pushing: it needs push, not delete.
+            try authorize([.pull, .push], on: repository, for: identity, request)
+            return try await upload(session, in: repository, request: request)
         case .manifest(let name, let reference):
             try allow(method, [.GET, .HEAD, .PUT, .DELETE])
             let repository = try RepositoryName(validating: name)
+            let needed: Set<Action> = switch method {
+                case .PUT: [.pull, .push]
+                case .DELETE: [.delete]
+                default: [.pull]
+            }
+            try authorize(needed, on: repository, for: identity, request)
             let reference = try Reference(parsing: reference)
             switch method {
             case .PUT: return try await putManifest(reference, in: repository, request: request)
@@ -72,10 +92,39 @@ public struct RegistryResponder: HTTPResponder {
             }
         case .tags(let name):
             try allow(method, [.GET])
-            return try await tags(in: try RepositoryName(validating: name), request: request)
+            let repository = try RepositoryName(validating: name)
+            try authorize([.pull], on: repository, for: identity, request)
+            return try await tags(in: repository, request: request)
         case .referrers(let name, let digest):
             try allow(method, [.GET])
-            return try await referrers(of: try Digest(validating: digest), in: try RepositoryName(validating: name), request: request)
+            let repository = try RepositoryName(validating: name)
+            try authorize([.pull], on: repository, for: identity, request)
+            return try await referrers(of: try Digest(validating: digest), in: repository, request: request)
+        }
+    }
+
+    /// The caller's identity; health endpoints need none.
+    private func authenticate(_ request: Request, route: Route) throws(RegistryError) -> AccessControl.Identity {
+        guard let access, route != .health, route != .ready else { return .anonymous }
+        return try access.authenticate(
+            authorization: request.headers.first(name: "authorization"),
+            certificateName: request.clientCertificateName,
+            address: request.remoteAddress ?? "?")
+    }
+
+    private func authorize(
+        _ actions: Set<Action>, on repository: RepositoryName, for identity: AccessControl.Identity, _ request: Request
+    ) throws(RegistryError) {
+        guard let access else { return }
+        do {
+            try access.authorize(actions, on: repository, for: identity)
+        } catch {
+            logger.notice("access denied", metadata: [
+                "user": "\(identity.name ?? "-")", "repository": "\(repository)",
+                "actions": "\(actions.sorted().map(\.rawValue).joined(separator: ","))",
+                "method": "\(request.method.rawValue)", "remote": "\(request.remoteAddress ?? "-")",
+            ])
+            throw error
         }
     }
 

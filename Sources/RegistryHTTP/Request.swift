@@ -10,13 +10,16 @@ public struct Request {
     public let body: RequestBody
     /// Common name of the client certificate the client authenticated with (mutual TLS), if any.
     public let clientCertificateName: String?
+    /// The client's IP address.
+    public let remoteAddress: String?
 
     public var method: HTTPMethod { head.method }
     public var headers: HTTPHeaders { head.headers }
 
-    init(head: HTTPRequestHead, body: RequestBody, clientCertificateName: String? = nil) {
+    init(head: HTTPRequestHead, body: RequestBody, clientCertificateName: String? = nil, remoteAddress: String? = nil) {
         self.head = head
         self.clientCertificateName = clientCertificateName
+        self.remoteAddress = remoteAddress
         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         self.path = String(target.first ?? "")
         self.query = QueryParameters(target.count > 1 ? target[1] : "")

@@ -59,7 +59,7 @@ public final class RegistryApplication: Service {
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port,
                 idleTimeout: .seconds(configuration.idleTimeout.components.seconds)),
-            responder: RegistryResponder(registry: registry, logger: logger),
+            responder: RegistryResponder(registry: registry, access: try accessControl(), logger: logger),
             logger: logger,
             tls: tls)
         logger.info("starting", metadata: [
@@ -101,6 +101,14 @@ public final class RegistryApplication: Service {
                 logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Access control when logins are configured (an htpasswd file or client certificates).
+    private func accessControl() throws -> AccessControl? {
+        guard configuration.htpasswd != nil || configuration.tlsClientCA != nil else { return nil }
+        return AccessControl(
+            htpasswd: try configuration.htpasswd.map { try Htpasswd(path: $0) },
+            policy: configuration.accessPolicy, realm: configuration.authRealm)
     }
 
     /// Re-reads the certificate and key on every SIGHUP; established connections are kept.

@@ -27,8 +27,10 @@ extension RegistryConfiguration {
             })),
             EnvironmentVariablesProvider(environmentVariables: registryEnvironment).prefixKeys(with: ["registry"]),
         ]
+        var accessNode: Node?
         if let configFile {
-            try validateKeys(ofYAMLFile: configFile, known: Set(known.keys))
+            let root = try validateKeys(ofYAMLFile: configFile, known: Set(known.keys))
+            accessNode = root?.mapping?["auth"]
             providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
         }
         let reader = ConfigReader(providers: providers)
@@ -38,6 +40,11 @@ extension RegistryConfiguration {
             if let value = reader.string(forKey: ConfigKey(key.path)) {
                 try key.apply(&configuration, value)
             }
+        }
+        if let accessNode {
+            let anonymousPull = configuration.accessPolicy.anonymousPull
+            configuration.accessPolicy = try AccessPolicyYAML.parse(accessNode)
+            configuration.accessPolicy.anonymousPull = anonymousPull
         }
         switch (configuration.tlsCertificate, configuration.tlsKey) {
         case (nil, nil):
@@ -56,7 +63,8 @@ extension RegistryConfiguration {
 
     /// swift-configuration ignores keys nobody asks for; a typo in a config file must not be
     /// silently ignored, so the file's keys are checked against the known list first.
-    private static func validateKeys(ofYAMLFile path: String, known: Set<String>) throws {
+    @discardableResult
+    private static func validateKeys(ofYAMLFile path: String, known: Set<String>) throws -> Node? {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -69,14 +77,17 @@ extension RegistryConfiguration {
         } catch {
             throw ConfigurationError.unreadableFile(path: path, reason: "not valid YAML: \(error)")
         }
-        guard let node else { return }
-        for key in leafKeys(of: node, prefix: []) where !known.contains(key) {
+        guard let node else { return nil }
+        for key in leafKeys(of: node, prefix: []) where !known.contains(key) && !AccessPolicyYAML.structuredKeys.contains(key) {
             throw ConfigurationError.unknownKey(key, source: path)
         }
+        return node
     }
 
     private static func leafKeys(of node: Node, prefix: [String]) -> [String] {
-        guard let mapping = node.mapping else { return [prefix.joined(separator: ".")] }
+        let dotted = prefix.joined(separator: ".")
+        // Structured sections (access rules) are validated by their own parser.
+        guard let mapping = node.mapping, !AccessPolicyYAML.structuredKeys.contains(dotted) else { return [dotted] }
         return mapping.flatMap { key, value in leafKeys(of: value, prefix: prefix + [key.string ?? "?"]) }
     }
 }

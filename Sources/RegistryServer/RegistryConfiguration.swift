@@ -23,6 +23,12 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var tlsKey: String?
     /// PEM CA bundle for client certificates (mutual TLS).
     public var tlsClientCA: String?
+    /// htpasswd file (bcrypt entries): with it, every endpoint requires a login.
+    public var htpasswd: String?
+    /// The realm in Basic challenges.
+    public var authRealm = "registry"
+    /// Who may do what; `anonymousPull` lives here too.
+    public var accessPolicy = AccessPolicy()
 
     public init() {}
 
@@ -76,6 +82,15 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["tls", "client_ca"]) { config, value throws(ConfigurationError) in
             config.tlsClientCA = try ExistingFile.path(value, key: "tls.client_ca")
+        },
+        .init(path: ["auth", "htpasswd"]) { config, value throws(ConfigurationError) in
+            config.htpasswd = try ExistingFile.path(value, key: "auth.htpasswd")
+        },
+        .init(path: ["auth", "anonymous_pull"]) { config, value throws(ConfigurationError) in
+            config.accessPolicy.anonymousPull = try BooleanParser.parse(value, key: "auth.anonymous_pull")
+        },
+        .init(path: ["auth", "realm"]) { config, value throws(ConfigurationError) in
+            config.authRealm = value
         },
         .init(path: ["log", "level"]) { config, value throws(ConfigurationError) in
             guard let level = Logger.Level(rawValue: value.lowercased()) else {

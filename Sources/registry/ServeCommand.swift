@@ -32,6 +32,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM CA bundle: verify client certificates signed by it (mutual TLS).")
     var tlsClientCa: String?
 
+    @Option(help: "htpasswd file with bcrypt entries: require a login on every endpoint. Re-read when it changes.")
+    var htpasswd: String?
+
+    @Flag(help: "With logins configured, let anonymous clients pull.")
+    var anonymousPull = false
+
     @Flag(help: "Refuse every write.")
     var readOnly = false
 
@@ -45,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags["tls.certificate"] = tlsCert
         flags["tls.key"] = tlsKey
         flags["tls.client_ca"] = tlsClientCa
+        flags["auth.htpasswd"] = htpasswd
+        if anonymousPull { flags["auth.anonymous_pull"] = "true" }
         if readOnly { flags["storage.read_only"] = "true" }
         if noDelete { flags["storage.delete_enabled"] = "false" }
         let configuration: RegistryConfiguration

@@ -74,3 +74,65 @@ struct ConfigurationTests {
         }
     }
 }
+
+@Suite("Access configuration")
+struct AccessConfigurationTests {
+    private func writeYAML(_ text: String) throws -> String {
+        let directory = try TestRegistry.makeTemporaryDirectory()
+        try "alice:$2b$04$abcdefghijklmnopqrstuu\n".write(toFile: directory + "/htpasswd", atomically: true, encoding: .utf8)
+        let path = directory + "/registry.yaml"
+        try text.replacingOccurrences(of: "HTPASSWD", with: directory + "/htpasswd").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func rulesGroupsAdminsAndDefaultsAreRead() async throws {
+        let file = try writeYAML("""
+            auth:
+              htpasswd: HTPASSWD
+              anonymous_pull: true
+              admins: [root]
+              groups:
+                team-a: [bob, carol]
+              rules:
+                team:
+                  repositories: "team-a/**"
+                  groups: [team-a]
+                  actions: [pull, push]
+                public:
+                  repositories: "public/*"
+                  users: ["*"]
+                  actions: pull
+              default_actions: [pull]
+            """)
+        let configuration = try await RegistryConfiguration.load(flags: [:], configFile: file, environment: [:])
+        let policy = configuration.accessPolicy
+        #expect(configuration.htpasswd != nil)
+        #expect(policy.anonymousPull)
+        #expect(policy.admins == ["root"])
+        #expect(policy.groups["team-a"] == ["bob", "carol"])
+        #expect(policy.rules.map(\.repositories.pattern) == ["team-a/**", "public/*"])
+        #expect(policy.allowedActions(for: "bob", on: "team-a/app") == [.pull, .push])
+        #expect(policy.allowedActions(for: "dave", on: "public/x") == [.pull])
+        #expect(policy.defaultActions == [.pull])
+    }
+
+    @Test func mistakesInRulesNameTheKey() async throws {
+        let typo = try writeYAML("""
+            auth:
+              rules:
+                team:
+                  repositories: "team/**"
+                  actoins: [pull]
+            """)
+        await #expect(throws: ConfigurationError.unknownKey("auth.rules.team.actoins", source: "the access rules")) {
+            try await RegistryConfiguration.load(flags: [:], configFile: typo, environment: [:])
+        }
+        let badAction = try writeYAML("""
+            auth:
+              default_actions: [pull, destroy]
+            """)
+        await #expect(throws: ConfigurationError.invalidValue(key: "auth.default_actions", value: "destroy", expected: "pull, push or delete")) {
+            try await RegistryConfiguration.load(flags: [:], configFile: badAction, environment: [:])
+        }
+    }
+}
