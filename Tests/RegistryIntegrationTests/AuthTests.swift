@@ -90,6 +90,9 @@ struct AuthTests {
                 .POST, "/v2/open/app/blobs/uploads/?digest=\(RegistryClient.digest([7]))", headers: [Self.alice], body: [7])
             #expect(digest.status == .created)
             #expect(try await client.request(.GET, "/v2/open/app/blobs/\(RegistryClient.digest([7]))").bytes == [7])
+            // Empty Basic credentials (what containers/image sends when it has none) are anonymous.
+            let empty = try await client.request(.GET, "/v2/open/app/blobs/\(RegistryClient.digest([7]))", headers: [Self.basic("", "")])
+            #expect(empty.status == .ok)
             let push = try await client.request(.POST, "/v2/open/app/blobs/uploads/")
             #expect(push.status == .unauthorized)
             #expect(try await client.request(.GET, "/v2/").status == .unauthorized)

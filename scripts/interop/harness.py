@@ -73,12 +73,13 @@ class Background:
 class Registry:
     """`registry serve` on 127.0.0.1 with an OS-chosen port, a fresh root and a JSON access log."""
 
-    def __init__(self, binary, work, root=None, read_only=False):
+    def __init__(self, binary, work, root=None, read_only=False, extra_args=()):
         os.makedirs(work, exist_ok=True)
         self.root = root or os.path.join(work, "registry-root")
         self.log_path = os.path.join(work, "registry.log")
         env = dict(os.environ, REGISTRY_LOG_FORMAT="json")
-        command = [binary, "serve", "--root", self.root, "--listen", "127.0.0.1:0"] + (["--read-only"] if read_only else [])
+        command = ([binary, "serve", "--root", self.root, "--listen", "127.0.0.1:0"]
+                   + (["--read-only"] if read_only else []) + list(extra_args))
         self.daemon = Background(command, self.log_path, env)
         self.daemon.wait_for(lambda: self._port() is not None, "registry")
         self.port = self._port()
@@ -162,7 +163,7 @@ class Dockerd:
     """A private dockerd (vfs storage, no networking changes) with its own socket."""
 
     def __init__(self, work):
-        base = os.path.join(work, "dockerd")
+        base = os.path.join(work, "dockerd") if not work.endswith("dockerd") else work
         for sub in ("data", "exec"):
             os.makedirs(os.path.join(base, sub), exist_ok=True)
         self.socket = os.path.join(base, "docker.sock")

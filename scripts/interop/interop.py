@@ -476,6 +476,132 @@ def ctr_checks(ctx):
         containerd.stop()
 
 
+# MARK: private registry (TLS and logins)
+
+def private_registry_checks(ctx, registry_binary):
+    """A registry set up as the README's "host a private registry" section says: `registry cert`,
+    `registry user add`, rules, HTTPS; then the clients log in and use it with TLS verified."""
+    suite, images = ctx.suite, ctx.images
+    base = os.path.join(ctx.work, "private")
+    certs = os.path.join(base, "certs")
+    os.makedirs(base, exist_ok=True)
+    run([registry_binary, "cert", "--host", "127.0.0.1", "--host", "localhost", "--out", certs])
+    htpasswd = os.path.join(base, "htpasswd")
+    for user, password in (("alice", "alice-secret"), ("bob", "bob-secret")):
+        subprocess.run([registry_binary, "user", "add", user, "--htpasswd", htpasswd], input=password + "\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+    config = os.path.join(base, "registry.yaml")
+    with open(config, "w") as f:
+        f.write(f"""tls:
+  certificate: {certs}/server.crt
+  key: {certs}/server.key
+auth:
+  htpasswd: {htpasswd}
+  groups:
+    readers: [bob]
+  rules:
+    readers:
+      repositories: "**"
+      groups: [readers]
+      actions: [pull]
+    everyone:
+      repositories: "**"
+      users: ["*"]
+      actions: [pull, push, delete]
+""")
+    trust_dirs = []
+
+    def start(name, extra=()):
+        registry = Registry(registry_binary, os.path.join(base, name), extra_args=["--config", config, *extra])
+        for directory in (f"/etc/docker/certs.d/{registry.host}", f"/etc/containers/certs.d/{registry.host}"):
+            os.makedirs(directory, exist_ok=True)
+            subprocess.run(["cp", os.path.join(certs, "ca.crt"), directory + "/ca.crt"], check=True)
+            trust_dirs.append(directory)
+        return registry
+
+    secured = start("secured")
+    open_pull = start("anonymous-pull", ["--anonymous-pull"])
+    docker = Dockerd(ctx.work + "/private-dockerd") if tool_available("dockerd") else None
+    podman = Storage(ctx.work, "private-podman")
+    host = secured.host
+    try:
+        def docker_login_push_pull():
+            expect(docker is not None, "dockerd is not installed")
+            archive = os.path.join(ctx.work, "private-base.tar")
+            run(["skopeo", "copy", images.oci("base"), f"docker-archive:{archive}:private/base:v1"])
+            docker("load", "-i", archive)
+            docker("tag", "private/base:v1", f"{host}/alice/app:v1")
+            out = docker("push", f"{host}/alice/app:v1", check=False)
+            expect("no basic auth credentials" in out or "unauthorized" in out.lower(), f"anonymous docker push was not refused:\n{out}")
+            login = subprocess.run(["docker", "login", host, "-u", "alice", "--password-stdin"], input="alice-secret",
+                                   text=True, env=docker.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            expect(login.returncode == 0 and "Login Succeeded" in login.stdout, f"docker login failed:\n{login.stdout}")
+            docker("push", f"{host}/alice/app:v1")
+            docker("rmi", f"{host}/alice/app:v1")
+            docker("pull", f"{host}/alice/app:v1")
+            https = [e for e in secured.requests_since(0) if "docker/" in e.get("user_agent", "") and e["status"] == "201"]
+            expect(https, "the registry saw no docker push over HTTPS")
+            docker("logout", host)
+            bob = subprocess.run(["docker", "login", host, "-u", "bob", "--password-stdin"], input="bob-secret",
+                                 text=True, env=docker.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            expect(bob.returncode == 0, f"docker login as bob failed:\n{bob.stdout}")
+            docker("tag", "private/base:v1", f"{host}/alice/app:bob")
+            refused = docker("push", f"{host}/alice/app:bob", check=False)
+            expect("denied" in refused.lower(), f"bob's (pull-only) docker push was not denied:\n{refused}")
+            docker("rmi", f"{host}/alice/app:v1")
+            docker("pull", f"{host}/alice/app:v1")
+            wrong = subprocess.run(["docker", "login", host, "-u", "alice", "--password-stdin"], input="wrong",
+                                   text=True, env=docker.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            expect(wrong.returncode != 0, "docker login with a wrong password succeeded")
+
+        def podman_login_push_pull():
+            cli = ["podman", *podman.options]
+            auth = os.path.join(base, "podman-auth.json")
+            login = subprocess.run([*cli, "login", "--authfile", auth, host, "-u", "alice", "--password-stdin"],
+                                   input="alice-secret", text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            expect(login.returncode == 0, f"podman login (TLS verified with the CA) failed:\n{login.stdout}")
+            image = run([*cli, "pull", images.oci("second")]).strip().splitlines()[-1]
+            run([*cli, "push", "--authfile", auth, image, f"docker://{host}/alice/podman:v1"])
+            run([*cli, "rmi", "-f", image])
+            run([*cli, "pull", "--authfile", auth, f"{host}/alice/podman:v1"])
+            anonymous = subprocess.run([*cli, "pull", "--authfile", os.path.join(base, "none.json"), f"{host}/alice/podman:v1"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            expect(anonymous.returncode != 0, "an anonymous podman pull succeeded without anonymous pulls enabled")
+
+        def skopeo_creds():
+            run(["skopeo", "copy", "--dest-creds", "alice:alice-secret", images.oci("base"), f"docker://{host}/alice/skopeo:v1"])
+            refused = subprocess.run(["skopeo", "copy", "--dest-creds", "bob:bob-secret", images.oci("base"),
+                                      f"docker://{host}/alice/skopeo:bob"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            expect(refused.returncode != 0 and "denied" in refused.stdout.lower(), f"bob's skopeo push was not denied:\n{refused.stdout}")
+            run(["skopeo", "inspect", "--creds", "bob:bob-secret", f"docker://{host}/alice/skopeo:v1"])
+            wrong = subprocess.run(["skopeo", "inspect", "--creds", "alice:wrong", f"docker://{host}/alice/skopeo:v1"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            expect(wrong.returncode != 0, "skopeo with a wrong password succeeded")
+
+        def anonymous_pull_switch():
+            other = open_pull.host
+            run(["skopeo", "copy", "--dest-creds", "alice:alice-secret", images.oci("base"), f"docker://{other}/public/app:v1"])
+            run(["skopeo", "inspect", f"docker://{other}/public/app:v1"])
+            push = subprocess.run(["skopeo", "copy", images.oci("second"), f"docker://{other}/public/app:v2"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            expect(push.returncode != 0, "an anonymous push succeeded")
+            closed = subprocess.run(["skopeo", "inspect", f"docker://{host}/alice/skopeo:v1"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            expect(closed.returncode != 0, "anonymous pull worked on the registry without --anonymous-pull")
+
+        suite.check("private: docker login, push, pull over TLS; pull-only user denied; wrong password refused", docker_login_push_pull)
+        suite.check("private: podman login and push/pull with the CA verified; anonymous pull refused", podman_login_push_pull)
+        suite.check("private: skopeo --dest-creds push, pull-only user denied, wrong password refused", skopeo_creds)
+        suite.check("private: anonymous pull only with --anonymous-pull", anonymous_pull_switch)
+    finally:
+        if docker:
+            docker.stop()
+        secured.stop()
+        open_pull.stop()
+        for directory in trust_dirs:
+            subprocess.run(["rm", "-rf", directory])
+
+
 # MARK: storage-example
 
 def storage_example_checks(ctx, registry_binary):
@@ -537,6 +663,7 @@ def main():
             suite.figure(f"{client}: all checks in {seconds:.1f} s")
         if tool_available("skopeo"):
             storage_example_checks(ctx, os.path.abspath(args.registry))
+            private_registry_checks(ctx, os.path.abspath(args.registry))
     finally:
         registry.stop()
         if not args.keep:

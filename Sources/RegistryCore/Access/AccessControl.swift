@@ -35,6 +35,11 @@ public struct AccessControl: Sendable {
         guard let (user, password) = Self.basicCredentials(authorization) else {
             throw unauthorized("unsupported or malformed Authorization header")
         }
+        // containers/image (podman, skopeo, buildah) answers a Basic challenge without
+        // credentials by sending empty ones: that is an anonymous request.
+        if user.isEmpty && password.isEmpty {
+            return certificateName.map { .user($0) } ?? .anonymous
+        }
         if let retryAfter = throttle.retryAfter(address: address, user: user) {
             throw RegistryError(
                 .tooManyRequests, message: "too many failed logins; try again later",
