@@ -34,11 +34,11 @@ extension RegistryResponder {
         if let access {
             // Keep reading pages until enough readable names are found or the catalog ends.
             let wanted = limit ?? Registry.maximumPageSize
-            var visible = page.items.filter { access.permits(.pull, on: $0, for: identity) }
+            var visible = page.items.filter { access.catalogShows($0, to: identity) }
             var cursor = page.items.last
             while visible.count < wanted, page.hasMore, let after = cursor {
                 page = try await registry.repositories(limit: wanted, after: after)
-                visible += page.items.filter { access.permits(.pull, on: $0, for: identity) }
+                visible += page.items.filter { access.catalogShows($0, to: identity) }
                 cursor = page.items.last
             }
             let more = visible.count > wanted || page.hasMore

@@ -38,7 +38,7 @@ public struct RegistryResponder: HTTPResponder {
             throw RegistryError(.notFound, detail: ["path": request.path])
         }
         let method = request.method
-        let identity = try authenticate(request, route: route)
+        let identity = try await authenticate(request, route: route)
         switch route {
         case .base:
             try allow(method, [.GET, .HEAD])
@@ -50,9 +50,12 @@ public struct RegistryResponder: HTTPResponder {
         case .ready:
             try allow(method, [.GET, .HEAD])
             return await readiness()
+        case .token:
+            try allow(method, [.GET, .POST])
+            return try await issueToken(request)
         case .catalog:
             try allow(method, [.GET])
-            if let access, identity == .anonymous, !access.policy.anonymousPull { try access.requireSignedIn(identity) }
+            try access?.requireCatalogAccess(identity)
             return try await catalog(request, identity: identity)
         case .blob(let name, let digest):
             try allow(method, [.GET, .HEAD, .DELETE])
@@ -103,10 +106,11 @@ public struct RegistryResponder: HTTPResponder {
         }
     }
 
-    /// The caller's identity; health endpoints need none.
-    private func authenticate(_ request: Request, route: Route) throws(RegistryError) -> AccessControl.Identity {
-        guard let access, route != .health, route != .ready else { return .anonymous }
-        return try access.authenticate(
+    /// The caller's identity; the health and token endpoints need none (the token endpoint
+    /// checks credentials itself).
+    private func authenticate(_ request: Request, route: Route) async throws(RegistryError) -> AccessControl.Identity {
+        guard let access, route != .health, route != .ready, route != .token else { return .anonymous }
+        return try await access.authenticate(
             authorization: request.headers.first(name: "authorization"),
             certificateName: request.clientCertificateName,
             address: request.remoteAddress ?? "?")

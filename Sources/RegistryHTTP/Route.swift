@@ -10,6 +10,7 @@ enum Route: Equatable {
     case catalog
     case health
     case ready
+    case token
     case blob(name: String, digest: String)
     case startUpload(name: String)
     case upload(name: String, session: String)
@@ -23,6 +24,7 @@ enum Route: Equatable {
         case "/v2/_catalog": self = .catalog; return
         case "/healthz": self = .health; return
         case "/readyz": self = .ready; return
+        case "/token": self = .token; return
         default: break
         }
         guard path.hasPrefix("/v2/") else { return nil }

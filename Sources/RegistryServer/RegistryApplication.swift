@@ -59,7 +59,7 @@ public final class RegistryApplication: Service {
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port,
                 idleTimeout: .seconds(configuration.idleTimeout.components.seconds)),
-            responder: RegistryResponder(registry: registry, access: try accessControl(), logger: logger),
+            responder: RegistryResponder(registry: registry, access: try await accessControl(), logger: logger),
             logger: logger,
             tls: tls)
         logger.info("starting", metadata: [
@@ -103,12 +103,34 @@ public final class RegistryApplication: Service {
         }
     }
 
-    /// Access control when logins are configured (an htpasswd file or client certificates).
-    private func accessControl() throws -> AccessControl? {
-        guard configuration.htpasswd != nil || configuration.tlsClientCA != nil else { return nil }
+    /// Access control when logins are configured (an htpasswd file, client certificates, or
+    /// token mode).
+    private func accessControl() async throws -> AccessControl? {
+        guard configuration.htpasswd != nil || configuration.tlsClientCA != nil || configuration.tokenRealm != nil else {
+            return nil
+        }
         return AccessControl(
             htpasswd: try configuration.htpasswd.map { try Htpasswd(path: $0) },
-            policy: configuration.accessPolicy, realm: configuration.authRealm)
+            policy: configuration.accessPolicy, realm: configuration.authRealm,
+            tokens: try await tokenAuthority())
+    }
+
+    private func tokenAuthority() async throws -> TokenAuthority? {
+        guard let realm = configuration.tokenRealm else { return nil }
+        let keyPath = configuration.tokenSigningKey ?? configuration.root + "/token-signing-key.pem"
+        if !FileManager.default.fileExists(atPath: keyPath) {
+            // First start: make the built-in issuer's key, readable by this user only.
+            FileManager.default.createFile(
+                atPath: keyPath, contents: Data(TokenAuthority.makeSigningKeyPEM().utf8), attributes: [.posixPermissions: 0o600])
+            logger.info("created the token signing key", metadata: ["path": "\(keyPath)"])
+        }
+        return try await TokenAuthority(
+            settings: .init(
+                realm: realm, service: configuration.tokenService, issuer: configuration.tokenIssuer,
+                lifetime: configuration.tokenLifetime),
+            signingKeyPEM: String(contentsOfFile: keyPath, encoding: .utf8),
+            trustedPublicKeysPEM: try configuration.tokenTrustedKey.map { [try String(contentsOfFile: $0, encoding: .utf8)] } ?? [],
+            jwks: try configuration.tokenJWKS.map { try String(contentsOfFile: $0, encoding: .utf8) })
     }
 
     /// Re-reads the certificate and key on every SIGHUP; established connections are kept.

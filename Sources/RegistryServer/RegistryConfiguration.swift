@@ -29,6 +29,17 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var authRealm = "registry"
     /// Who may do what; `anonymousPull` lives here too.
     public var accessPolicy = AccessPolicy()
+    /// Token mode: the realm URL of the Bearer challenge (usually this registry's `/token`).
+    public var tokenRealm: String?
+    public var tokenService = "registry"
+    public var tokenIssuer = "registry-token-issuer"
+    public var tokenLifetime: Duration = .seconds(300)
+    /// ES256 private key (PEM) of the built-in token endpoint; default `<root>/token-signing-key.pem`,
+    /// created on first start.
+    public var tokenSigningKey: String?
+    /// ES256 public key (PEM) or JWKS file of an external token server whose tokens are accepted.
+    public var tokenTrustedKey: String?
+    public var tokenJWKS: String?
 
     public init() {}
 
@@ -91,6 +102,30 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["auth", "realm"]) { config, value throws(ConfigurationError) in
             config.authRealm = value
+        },
+        .init(path: ["auth", "token", "realm"]) { config, value throws(ConfigurationError) in
+            guard value.hasPrefix("https://") || value.hasPrefix("http://") else {
+                throw .invalidValue(key: "auth.token.realm", value: value, expected: "an http(s) URL, e.g. https://registry.example.com/token")
+            }
+            config.tokenRealm = value
+        },
+        .init(path: ["auth", "token", "service"]) { config, value throws(ConfigurationError) in
+            config.tokenService = value
+        },
+        .init(path: ["auth", "token", "issuer"]) { config, value throws(ConfigurationError) in
+            config.tokenIssuer = value
+        },
+        .init(path: ["auth", "token", "lifetime"]) { config, value throws(ConfigurationError) in
+            config.tokenLifetime = try DurationParser.parse(value, key: "auth.token.lifetime")
+        },
+        .init(path: ["auth", "token", "signing_key"]) { config, value throws(ConfigurationError) in
+            config.tokenSigningKey = value
+        },
+        .init(path: ["auth", "token", "trusted_key"]) { config, value throws(ConfigurationError) in
+            config.tokenTrustedKey = try ExistingFile.path(value, key: "auth.token.trusted_key")
+        },
+        .init(path: ["auth", "token", "jwks"]) { config, value throws(ConfigurationError) in
+            config.tokenJWKS = try ExistingFile.path(value, key: "auth.token.jwks")
         },
         .init(path: ["log", "level"]) { config, value throws(ConfigurationError) in
             guard let level = Logger.Level(rawValue: value.lowercased()) else {

@@ -35,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "htpasswd file with bcrypt entries: require a login on every endpoint. Re-read when it changes.")
     var htpasswd: String?
 
+    @Option(help: "Token mode: the Bearer realm URL clients get tokens from, normally this registry's https://HOST:PORT/token.")
+    var tokenRealm: String?
+
     @Flag(help: "With logins configured, let anonymous clients pull.")
     var anonymousPull = false
 
@@ -52,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags["tls.key"] = tlsKey
         flags["tls.client_ca"] = tlsClientCa
         flags["auth.htpasswd"] = htpasswd
+        flags["auth.token.realm"] = tokenRealm
         if anonymousPull { flags["auth.anonymous_pull"] = "true" }
         if readOnly { flags["storage.read_only"] = "true" }
         if noDelete { flags["storage.delete_enabled"] = "false" }

@@ -1,6 +1,8 @@
 import ConformanceKit
 import Foundation
 import RegistryTestSupport
+import RegistryCore
+import RegistryServer
 import Testing
 
 @Suite("Conformance checker")
@@ -113,5 +115,35 @@ struct ConformanceCredentialTests {
             #expect(!html.contains(secret) && !html.contains("s3cret"))
         }
         #expect(HTMLReport.render(wrongPassword).contains("Authorization: Basic &lt;redacted&gt;"))
+    }
+}
+
+@Suite("Conformance checker in token mode")
+struct ConformanceTokenModeTests {
+    /// Our registry in token mode, driven through the checker's Bearer flow (challenge, token
+    /// request with Basic credentials, retry) by a user with every right.
+    @Test func everyCheckPassesThroughTheTokenFlow() async throws {
+        let directory = try TestRegistry.makeTemporaryDirectory()
+        try Htpasswd.setPassword("checker-pw", for: "checker", in: directory + "/htpasswd", cost: 4)
+        // The realm must name the port, which the OS picks: bind once to learn it, then serve
+        // on that port with the realm pointing at it.
+        let probe = try await TestRegistry.start()
+        let port = probe.port
+        await probe.stop()
+        let registry = try await TestRegistry.start(configure: {
+            $0.htpasswd = directory + "/htpasswd"
+            $0.tokenRealm = "http://127.0.0.1:\(port)/token"
+            $0.port = port
+        })
+        let report = await ConformanceRunner(configuration: ConformanceConfiguration(
+            baseURL: registry.baseURL, credentials: .basic(username: "checker", password: "checker-pw"))).run()
+        let anonymous = await ConformanceRunner(configuration: ConformanceConfiguration(baseURL: registry.baseURL, workflows: [.pull])).run()
+        await registry.stop()
+        for result in report.results where result.outcome != .passed {
+            Issue.record("\(result.line)")
+        }
+        #expect(report.failed == 0 && report.skipped == 0)
+        // Without credentials the checker gets an anonymous token: valid for GET /v2/, good for nothing else.
+        #expect(anonymous.results.filter { $0.outcome == .passed }.map(\.check.name) == ["baseEndpointAnswers200"])
     }
 }

@@ -2,44 +2,79 @@ import Foundation
 import Logging
 import RegistryModel
 
-/// Authentication (Basic credentials against htpasswd, or a verified client certificate) and
-/// authorization (the ``AccessPolicy``) for registry requests. Passwords never reach a log.
+/// Authentication and authorization for registry requests. Passwords never reach a log.
+///
+/// Two modes: Basic (credentials checked against htpasswd on every request, or a verified client
+/// certificate; rights from the ``AccessPolicy``), and token (the Docker registry token flow:
+/// every request carries a Bearer JWT whose `access` claim lists what it may do; the built-in
+/// token endpoint grants what was asked for and the policy allows).
 public struct AccessControl: Sendable {
     public let htpasswd: Htpasswd?
     public let policy: AccessPolicy
     public let throttle: LoginThrottle
     public let realm: String
+    /// Set in token mode.
+    public let tokens: TokenAuthority?
 
-    public init(htpasswd: Htpasswd?, policy: AccessPolicy, throttle: LoginThrottle = LoginThrottle(), realm: String = "registry") {
+    public init(
+        htpasswd: Htpasswd?, policy: AccessPolicy, throttle: LoginThrottle = LoginThrottle(), realm: String = "registry",
+        tokens: TokenAuthority? = nil
+    ) {
         self.htpasswd = htpasswd
         self.policy = policy
         self.throttle = throttle
         self.realm = realm
+        self.tokens = tokens
     }
 
-    /// Who is asking: a user proved by password or certificate, or nobody.
+    /// Who is asking: a user proved by password or certificate, the bearer of a token, or nobody.
     public enum Identity: Sendable, Equatable {
         case anonymous
         case user(String)
+        case token(VerifiedToken)
 
         public var name: String? {
-            if case .user(let name) = self { name } else { nil }
+            switch self {
+            case .anonymous: nil
+            case .user(let name): name
+            case .token(let token): token.subject
+            }
         }
     }
 
     /// Resolves the request's identity. Wrong credentials are an error (401), never anonymous.
-    public func authenticate(authorization: String?, certificateName: String?, address: String) throws(RegistryError) -> Identity {
+    public func authenticate(authorization: String?, certificateName: String?, address: String) async throws(RegistryError) -> Identity {
         guard let authorization else {
             return certificateName.map { .user($0) } ?? .anonymous
         }
-        guard let (user, password) = Self.basicCredentials(authorization) else {
-            throw unauthorized("unsupported or malformed Authorization header")
+        if let tokens {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                throw unauthorized("a Bearer token from \(tokens.settings.realm) is required")
+            }
+            guard let verified = await tokens.verifyAccessToken(String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+                throw unauthorized("invalid or expired token", error: "invalid_token")
+            }
+            return .token(verified)
         }
-        // containers/image (podman, skopeo, buildah) answers a Basic challenge without
-        // credentials by sending empty ones: that is an anonymous request.
-        if user.isEmpty && password.isEmpty {
+        guard let user = try basicUser(from: authorization, address: address) else {
             return certificateName.map { .user($0) } ?? .anonymous
         }
+        return .user(user)
+    }
+
+    /// The user whose Basic credentials `authorization` carries, verified; nil for empty
+    /// credentials, which containers/image (podman, skopeo, buildah) sends when it has none.
+    public func basicUser(from authorization: String, address: String) throws(RegistryError) -> String? {
+        guard let (user, password) = Self.basicCredentials(authorization) else {
+            throw RegistryError(.unauthorized, message: "unsupported or malformed Authorization header", headers: basicChallenge)
+        }
+        if user.isEmpty && password.isEmpty { return nil }
+        return try verifyPassword(user: user, password: password, address: address)
+    }
+
+    /// Checks a password against htpasswd, throttling failures per address and user.
+    public func verifyPassword(user: String, password: String, address: String) throws(RegistryError) -> String {
         if let retryAfter = throttle.retryAfter(address: address, user: user) {
             throw RegistryError(
                 .tooManyRequests, message: "too many failed logins; try again later",
@@ -47,14 +82,24 @@ public struct AccessControl: Sendable {
         }
         guard let htpasswd, htpasswd.verify(user: user, password: password) else {
             throttle.recordFailure(address: address, user: user)
-            throw unauthorized("invalid user name or password")
+            throw RegistryError(.unauthorized, message: "invalid user name or password", headers: basicChallenge)
         }
         throttle.recordSuccess(address: address, user: user)
-        return .user(user)
+        return user
     }
 
-    /// Throws 401 (anonymous) or 403 (signed in) unless `identity` may do all of `actions`.
+    /// Throws 401 (anonymous, or a token without the scope) or 403 (signed in) unless `identity`
+    /// may do all of `actions`.
     public func authorize(_ actions: Set<Action>, on repository: RepositoryName, for identity: Identity) throws(RegistryError) {
+        if tokens != nil {
+            let scope = ResourceAccess(type: "repository", name: repository.value, actions: actions.sorted().map(\.rawValue)).scope
+            guard case .token(let token) = identity, actions.allSatisfy({ token.grants($0, onRepository: repository.value) }) else {
+                let presented = if case .token = identity { true } else { false }
+                throw unauthorized(
+                    "a token for \(scope) is required", scope: scope, error: presented ? "insufficient_scope" : nil)
+            }
+            return
+        }
         let allowed = policy.allowedActions(for: identity.name, on: repository.value)
         guard actions.isSubset(of: allowed) else {
             let missing = actions.subtracting(allowed).sorted().map(\.rawValue).joined(separator: ",")
@@ -67,19 +112,54 @@ public struct AccessControl: Sendable {
         }
     }
 
-    /// Whether `identity` may do `action` on `repository` (for filters such as the catalog).
+    /// Whether `identity` may do `action` on `repository` (for filters such as the catalog, and
+    /// the source of a mount). A token must grant it; otherwise the policy decides.
     public func permits(_ action: Action, on repository: String, for identity: Identity) -> Bool {
-        policy.allowedActions(for: identity.name, on: repository).contains(action)
+        if tokens != nil {
+            guard case .token(let token) = identity else { return false }
+            return token.grants(action, onRepository: repository)
+        }
+        return policy.allowedActions(for: identity.name, on: repository).contains(action)
     }
 
-    /// Requires a signed-in user (the base endpoint answers 401 to anonymous clients so that
-    /// `docker login` knows to send credentials).
+    /// Requires a signed-in user, or in token mode any valid token (the base endpoint answers
+    /// 401 to anonymous clients so that `docker login` knows to authenticate).
     public func requireSignedIn(_ identity: Identity) throws(RegistryError) {
         if identity == .anonymous { throw unauthorized("authentication required") }
     }
 
-    public func unauthorized(_ message: String) -> RegistryError {
-        RegistryError(.unauthorized, message: message, headers: [("WWW-Authenticate", "Basic realm=\"\(realm)\", charset=\"UTF-8\"")])
+    /// For the catalog: in token mode the token must carry `registry:catalog:*`; the listing is
+    /// then filtered by the policy for the token's subject.
+    public func requireCatalogAccess(_ identity: Identity) throws(RegistryError) {
+        if tokens != nil {
+            guard case .token(let token) = identity, token.grantsCatalog else {
+                throw unauthorized("a token for registry:catalog:* is required", scope: "registry:catalog:*")
+            }
+        } else if identity == .anonymous, !policy.anonymousPull {
+            throw unauthorized("authentication required")
+        }
+    }
+
+    /// Whether the catalog may show `repository` to `identity`.
+    public func catalogShows(_ repository: String, to identity: Identity) -> Bool {
+        if tokens != nil { return policy.allowedActions(for: identity.name, on: repository).contains(.pull) }
+        return permits(.pull, on: repository, for: identity)
+    }
+
+    public func unauthorized(_ message: String, scope: String? = nil, error: String? = nil) -> RegistryError {
+        RegistryError(.unauthorized, message: message, headers: challenge(scope: scope, error: error))
+    }
+
+    private var basicChallenge: [(String, String)] {
+        [("WWW-Authenticate", "Basic realm=\"\(realm)\", charset=\"UTF-8\"")]
+    }
+
+    private func challenge(scope: String?, error: String?) -> [(String, String)] {
+        guard let tokens else { return basicChallenge }
+        var value = "Bearer realm=\"\(tokens.settings.realm)\",service=\"\(tokens.settings.service)\""
+        if let scope { value += ",scope=\"\(scope)\"" }
+        if let error { value += ",error=\"\(error)\"" }
+        return [("WWW-Authenticate", value)]
     }
 
     static func basicCredentials(_ header: String) -> (String, String)? {

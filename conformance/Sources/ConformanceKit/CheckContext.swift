@@ -13,10 +13,14 @@ struct CheckContext: Sendable {
     var mountSource: String { configuration.mountSourceRepository }
 
     func send(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: ConformanceClient.Body = .none
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: ConformanceClient.Body = .none,
+        additionalScopes: [String] = []
     ) async throws -> ConformanceClient.Response {
-        try await client.send(method, path, headers: headers, body: body, recorder: recorder)
+        try await client.send(method, path, headers: headers, body: body, additionalScopes: additionalScopes, recorder: recorder)
     }
+
+    /// The token scope a mount from `source` needs besides the target's.
+    func mountScopes(_ source: String) -> [String] { ["repository:\(source):pull"] }
 
     // MARK: Expectations
 

@@ -184,7 +184,9 @@ extension Check {
         Check("mountFromAnotherRepositoryCreatesBlob", "end-11", .push) { context in
             let bytes = Digests.randomBytes(700)
             let digest = try await context.pushBlob(bytes, to: context.mountSource)
-            let response = try await context.send(.POST, "/v2/\(context.repository)/blobs/uploads/?mount=\(digest)&from=\(context.mountSource)")
+            let response = try await context.send(
+                .POST, "/v2/\(context.repository)/blobs/uploads/?mount=\(digest)&from=\(context.mountSource)",
+                additionalScopes: context.mountScopes(context.mountSource))
             try context.expectStatus(response, 201, for: "POST ?mount=&from= of a blob the source holds")
             context.run.created(blob: digest, in: context.repository)
             try context.expectHeader(response, "Location")

@@ -38,9 +38,11 @@ final class ConformanceClient: Sendable {
         path.hasPrefix("http://") || path.hasPrefix("https://") ? path : configuration.baseURL + path
     }
 
+    /// - Parameter additionalScopes: token scopes to ask for beside the challenge's (a mount
+    ///   also needs `pull` on its source repository, as docker asks).
     func send(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: Body = .none,
-        recorder: ExchangeRecorder
+        additionalScopes: [String] = [], recorder: ExchangeRecorder
     ) async throws -> Response {
         let target = url(path)
         var authorization = initialAuthorization(for: target)
@@ -48,7 +50,7 @@ final class ConformanceClient: Sendable {
             let response = try await perform(method, target, headers: headers, body: body, authorization: authorization, recorder: recorder)
             guard response.status == 401, attempt == 0,
                   let challenge = response.header("WWW-Authenticate"),
-                  let answer = try await answer(challenge, recorder: recorder)
+                  let answer = try await answer(challenge, additionalScopes: additionalScopes, recorder: recorder)
             else { return response }
             authorization = answer
         }
@@ -61,7 +63,7 @@ final class ConformanceClient: Sendable {
     }
 
     /// Builds the `Authorization` value that answers a `WWW-Authenticate` challenge.
-    private func answer(_ challenge: String, recorder: ExchangeRecorder) async throws -> String? {
+    private func answer(_ challenge: String, additionalScopes: [String], recorder: ExchangeRecorder) async throws -> String? {
         let lowered = challenge.lowercased()
         if lowered.hasPrefix("basic") {
             guard case .basic(let username, let password)? = configuration.credentials else { return nil }
@@ -72,7 +74,7 @@ final class ConformanceClient: Sendable {
         guard lowered.hasPrefix("bearer") else { return nil }
         let parameters = Self.challengeParameters(String(challenge.dropFirst("bearer".count)))
         guard let realm = parameters["realm"] else { return nil }
-        let scope = parameters["scope"] ?? ""
+        let scope = ([parameters["scope"]].compactMap { $0 } + additionalScopes).joined(separator: " ")
         if let cached = authorizations.withLockedValue({ $0["bearer " + scope] }) { return cached }
         var components = URLComponents(string: realm)
         var query = components?.queryItems ?? []

@@ -1,0 +1,160 @@
+import Crypto
+import Foundation
+import JWTKit
+import NIOHTTP1
+import RegistryCore
+import RegistryModel
+import RegistryServer
+import RegistryTestSupport
+import Testing
+
+@Suite("Token authentication")
+struct TokenAuthTests {
+    /// alice may push to team/**, bob may only pull there; token mode with a 2 s lifetime.
+    private func withTokenRegistry(lifetime: Duration = .seconds(300), _ body: (RegistryClient) async throws -> Void) async throws {
+        let directory = try TestRegistry.makeTemporaryDirectory()
+        let htpasswd = directory + "/htpasswd"
+        try Htpasswd.setPassword("alice-pw", for: "alice", in: htpasswd, cost: 4)
+        try Htpasswd.setPassword("bob-pw", for: "bob", in: htpasswd, cost: 4)
+        try await TestRegistry.with(configure: {
+            $0.htpasswd = htpasswd
+            $0.tokenRealm = "http://127.0.0.1/token"
+            $0.tokenLifetime = lifetime
+            $0.accessPolicy = AccessPolicy(rules: [
+                .init(repositories: RepositoryPattern("team/**"), users: ["alice"], actions: [.pull, .push]),
+                .init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull]),
+            ])
+        }, body)
+    }
+
+    private func token(_ client: RegistryClient, user: String?, password: String? = nil, scope: String, offline: Bool = false) async throws -> RegistryClient.Reply {
+        var headers: [(String, String)] = []
+        if let user { headers.append(AuthTests.basic(user, password ?? "\(user)-pw")) }
+        let query = "service=registry&scope=\(scope)" + (offline ? "&offline_token=true" : "")
+        return try await client.request(.GET, "/token?\(query)", headers: headers)
+    }
+
+    private func bearer(_ reply: RegistryClient.Reply) throws -> (String, String) {
+        ("Authorization", "Bearer " + (try reply.json()["token"] as? String ?? ""))
+    }
+
+    @Test func challengesCarryRealmServiceAndScope() async throws {
+        try await withTokenRegistry { client in
+            let base = try await client.request(.GET, "/v2/")
+            #expect(base.status == .unauthorized)
+            #expect(base.header("WWW-Authenticate") == #"Bearer realm="http://127.0.0.1/token",service="registry""#)
+            let push = try await client.request(.POST, "/v2/team/app/blobs/uploads/")
+            #expect(push.header("WWW-Authenticate")?.contains(#"scope="repository:team/app:pull,push""#) == true)
+            let basic = try await client.request(.GET, "/v2/", headers: [AuthTests.alice])
+            #expect(basic.status == .unauthorized)
+        }
+    }
+
+    @Test func tokenGrantsWhatWasAskedAndAllowedOnly() async throws {
+        try await withTokenRegistry { client in
+            let alice = try bearer(try await token(client, user: "alice", scope: "repository:team/app:pull,push"))
+            #expect(try await client.request(.GET, "/v2/", headers: [alice]).status == .ok)
+            #expect(try await client.request(.POST, "/v2/team/app/blobs/uploads/", headers: [alice]).status == .accepted)
+            // A token for team/app says nothing about team/other.
+            let other = try await client.request(.POST, "/v2/team/other/blobs/uploads/", headers: [alice])
+            #expect(other.status == .unauthorized)
+            #expect(other.header("WWW-Authenticate")?.contains(#"error="insufficient_scope""#) == true)
+
+            // Scope escalation: bob asks for push and gets a token without it.
+            let bobReply = try await token(client, user: "bob", scope: "repository:team/app:pull,push")
+            let access = try #require(try bobReply.json()["token"] as? String).split(separator: ".")[1]
+            let padded = String(access).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                + String(repeating: "=", count: (4 - access.count % 4) % 4)
+            let claims = try #require(try JSONSerialization.jsonObject(with: Data(base64Encoded: padded)!) as? [String: Any])
+            let granted = try #require(claims["access"] as? [[String: Any]])
+            #expect(granted.first?["actions"] as? [String] == ["pull"])
+            let bob = try bearer(bobReply)
+            #expect(try await client.request(.POST, "/v2/team/app/blobs/uploads/", headers: [bob]).status == .unauthorized)
+            #expect(try await client.request(.GET, "/v2/team/app/tags/list", headers: [bob]).status == .notFound)
+        }
+    }
+
+    @Test func wrongPasswordsGetNoToken() async throws {
+        try await withTokenRegistry { client in
+            let reply = try await token(client, user: "alice", password: "guess", scope: "repository:team/app:pull")
+            #expect(reply.status == .unauthorized)
+            let unknown = try await token(client, user: "eve", password: "x", scope: "repository:team/app:pull")
+            #expect(unknown.status == .unauthorized)
+        }
+    }
+
+    @Test func expiredTokensAreRefused() async throws {
+        try await withTokenRegistry(lifetime: .seconds(1)) { client in
+            let alice = try bearer(try await token(client, user: "alice", scope: "repository:team/app:pull"))
+            #expect(try await client.request(.GET, "/v2/", headers: [alice]).status == .ok)
+            try await Task.sleep(for: .milliseconds(2200))
+            let expired = try await client.request(.GET, "/v2/", headers: [alice])
+            #expect(expired.status == .unauthorized)
+            #expect(expired.header("WWW-Authenticate")?.contains(#"error="invalid_token""#) == true)
+        }
+    }
+
+    @Test func forgedTokensAreRefused() async throws {
+        try await withTokenRegistry { client in
+            let genuine = try #require(try await token(client, user: "alice", scope: "repository:team/app:pull,push").json()["token"] as? String)
+            let parts = genuine.split(separator: ".").map(String.init)
+            func base64url(_ data: Data) -> String {
+                data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                    .replacingOccurrences(of: "=", with: "")
+            }
+            let now = Int(Date().timeIntervalSince1970)
+            let escalated = base64url(Data(#"{"iss":"registry-token-issuer","sub":"alice","aud":"registry","exp":\#(now + 300),"nbf":\#(now - 10),"iat":\#(now),"jti":"x","access":[{"type":"repository","name":"team/other","actions":["pull","push"]}]}"#.utf8))
+
+            // Tampered payload, genuine signature.
+            let tampered = [parts[0], escalated, parts[2]].joined(separator: ".")
+            // alg: none.
+            let noneHeader = base64url(Data(#"{"alg":"none","typ":"JWT"}"#.utf8))
+            let unsigned = [noneHeader, escalated, ""].joined(separator: ".")
+            // Signed by a key the registry does not know.
+            let foreignKeys = JWTKeyCollection()
+            await foreignKeys.add(ecdsa: ES256PrivateKey(), kid: JWKIdentifier(string: "registry"))
+            let header = base64url(Data(#"{"alg":"ES256","typ":"JWT","kid":"registry"}"#.utf8))
+            let foreignSignature = try P256.Signing.PrivateKey().signature(for: Data("\(header).\(escalated)".utf8)).rawRepresentation
+            let foreign = [header, escalated, base64url(foreignSignature)].joined(separator: ".")
+
+            for forged in [tampered, unsigned, foreign, "not-a-jwt", genuine + "x"] {
+                let reply = try await client.request(.POST, "/v2/team/other/blobs/uploads/", headers: [("Authorization", "Bearer \(forged)")])
+                #expect(reply.status == .unauthorized, "\(forged.prefix(40))")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: client.registry.root + "/uploads").isEmpty)
+        }
+    }
+
+    @Test func refreshAndPasswordGrantsOfThePostForm() async throws {
+        try await withTokenRegistry { client in
+            let offline = try await token(client, user: "alice", scope: "repository:team/app:pull", offline: true)
+            let refresh = try #require(try offline.json()["refresh_token"] as? String)
+            // A refresh token is not an access token.
+            #expect(try await client.request(.GET, "/v2/", headers: [("Authorization", "Bearer \(refresh)")]).status == .unauthorized)
+            let form = "grant_type=refresh_token&service=registry&scope=repository%3Ateam%2Fapp%3Apull%2Cpush&refresh_token=\(refresh)"
+            let renewed = try await client.request(
+                .POST, "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8))
+            #expect(renewed.status == .ok)
+            #expect(try await client.request(.POST, "/v2/team/app/blobs/uploads/", headers: [try bearer(renewed)]).status == .accepted)
+
+            let password = "grant_type=password&username=bob&password=bob-pw&service=registry&scope=repository%3Ateam%2Fapp%3Apull&access_type=offline"
+            let byPassword = try await client.request(
+                .POST, "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(password.utf8))
+            #expect(byPassword.status == .ok)
+            #expect(try byPassword.json()["refresh_token"] as? String != nil)
+            let wrong = "grant_type=password&username=bob&password=nope&service=registry"
+            let refused = try await client.request(
+                .POST, "/token", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(wrong.utf8))
+            #expect(refused.status == .unauthorized)
+        }
+    }
+
+    @Test func anonymousTokensPullOnlyWhenAnonymousPullIsOn() async throws {
+        try await withTokenRegistry { client in
+            let anonymous = try await token(client, user: nil, scope: "repository:team/app:pull")
+            #expect(anonymous.status == .ok)
+            let reply = try await client.request(.GET, "/v2/team/app/tags/list", headers: [try bearer(anonymous)])
+            #expect(reply.status == .unauthorized)
+        }
+    }
+}
