@@ -149,6 +149,39 @@ struct TokenAuthTests {
         }
     }
 
+    @Test func tokensOfATrustedExternalTokenServerAreAccepted() async throws {
+        let directory = try TestRegistry.makeTemporaryDirectory()
+        let external = ES256PrivateKey()
+        try external.publicKey.pemRepresentation.write(toFile: directory + "/external.pem", atomically: true, encoding: .utf8)
+        try await TestRegistry.with(configure: {
+            $0.tokenRealm = "https://auth.example.com/token"
+            $0.tokenIssuer = "auth.example.com"
+            $0.tokenTrustedKey = directory + "/external.pem"
+        }) { client in
+            let keys = JWTKeyCollection()
+            await keys.add(ecdsa: external, kid: JWKIdentifier(string: "external-key-7"))
+            let now = Date()
+            struct Claims: JWTPayload {
+                var iss: IssuerClaim, sub: SubjectClaim, aud: AudienceClaim, exp: ExpirationClaim, nbf: NotBeforeClaim
+                var access: [ResourceAccess]
+                func verify(using algorithm: some JWTAlgorithm) async throws {}
+            }
+            func token(issuer: String, audience: String) async throws -> (String, String) {
+                let claims = Claims(
+                    iss: .init(value: issuer), sub: .init(value: "ci"), aud: .init(value: audience),
+                    exp: .init(value: now.addingTimeInterval(300)), nbf: .init(value: now.addingTimeInterval(-5)),
+                    access: [ResourceAccess(type: "repository", name: "ext/app", actions: ["pull", "push"])])
+                return ("Authorization", "Bearer " + (try await keys.sign(claims, kid: JWKIdentifier(string: "external-key-7"))))
+            }
+            let good = try await token(issuer: "auth.example.com", audience: "registry")
+            #expect(try await client.request(.POST, "/v2/ext/app/blobs/uploads/", headers: [good]).status == .accepted)
+            let wrongIssuer = try await token(issuer: "someone.else", audience: "registry")
+            #expect(try await client.request(.POST, "/v2/ext/app/blobs/uploads/", headers: [wrongIssuer]).status == .unauthorized)
+            let wrongAudience = try await token(issuer: "auth.example.com", audience: "another-registry")
+            #expect(try await client.request(.POST, "/v2/ext/app/blobs/uploads/", headers: [wrongAudience]).status == .unauthorized)
+        }
+    }
+
     @Test func anonymousTokensPullOnlyWhenAnonymousPullIsOn() async throws {
         try await withTokenRegistry { client in
             let anonymous = try await token(client, user: nil, scope: "repository:team/app:pull")

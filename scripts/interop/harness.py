@@ -73,12 +73,12 @@ class Background:
 class Registry:
     """`registry serve` on 127.0.0.1 with an OS-chosen port, a fresh root and a JSON access log."""
 
-    def __init__(self, binary, work, root=None, read_only=False, extra_args=()):
+    def __init__(self, binary, work, root=None, read_only=False, extra_args=(), port=0):
         os.makedirs(work, exist_ok=True)
         self.root = root or os.path.join(work, "registry-root")
         self.log_path = os.path.join(work, "registry.log")
         env = dict(os.environ, REGISTRY_LOG_FORMAT="json")
-        command = ([binary, "serve", "--root", self.root, "--listen", "127.0.0.1:0"]
+        command = ([binary, "serve", "--root", self.root, "--listen", f"127.0.0.1:{port}"]
                    + (["--read-only"] if read_only else []) + list(extra_args))
         self.daemon = Background(command, self.log_path, env)
         self.daemon.wait_for(lambda: self._port() is not None, "registry")
@@ -241,6 +241,14 @@ class Suite:
 
     def figure(self, text):
         self.figures.append(text)
+
+
+def free_port():
+    """A port the OS just handed out (for a server that must know its own URL before it starts)."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def timed(function):

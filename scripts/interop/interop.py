@@ -18,8 +18,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CheckFailed, Containerd, Dockerd, Registry, Storage, Suite, expect, run, succeeds,  # noqa: E402
-                     timed, tool_available)
+from harness import (CheckFailed, Containerd, Dockerd, Registry, Storage, Suite, expect, free_port, run,  # noqa: E402
+                     succeeds, timed, tool_available)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -511,8 +511,8 @@ auth:
 """)
     trust_dirs = []
 
-    def start(name, extra=()):
-        registry = Registry(registry_binary, os.path.join(base, name), extra_args=["--config", config, *extra])
+    def start(name, extra=(), port=0):
+        registry = Registry(registry_binary, os.path.join(base, name), extra_args=["--config", config, *extra], port=port)
         for directory in (f"/etc/docker/certs.d/{registry.host}", f"/etc/containers/certs.d/{registry.host}"):
             os.makedirs(directory, exist_ok=True)
             subprocess.run(["cp", os.path.join(certs, "ca.crt"), directory + "/ca.crt"], check=True)
@@ -521,6 +521,8 @@ auth:
 
     secured = start("secured")
     open_pull = start("anonymous-pull", ["--anonymous-pull"])
+    token_port = free_port()
+    tokens = start("token", ["--token-realm", f"https://127.0.0.1:{token_port}/token"], port=token_port)
     docker = Dockerd(ctx.work + "/private-dockerd") if tool_available("dockerd") else None
     podman = Storage(ctx.work, "private-podman")
     host = secured.host
@@ -589,7 +591,41 @@ auth:
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             expect(closed.returncode != 0, "anonymous pull worked on the registry without --anonymous-pull")
 
+        def token_flow():
+            expect(docker is not None, "dockerd is not installed")
+            host = tokens.host
+            login = subprocess.run(["docker", "login", host, "-u", "alice", "--password-stdin"], input="alice-secret",
+                                   text=True, env=docker.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            expect(login.returncode == 0 and "Login Succeeded" in login.stdout, f"docker login (token flow) failed:\n{login.stdout}")
+            docker("tag", "private/base:v1", f"{host}/alice/token:v1")
+            docker("push", f"{host}/alice/token:v1")
+            docker("rmi", f"{host}/alice/token:v1")
+            docker("pull", f"{host}/alice/token:v1")
+            issued = [e for e in tokens.requests_since(0) if e["path"].startswith("/token") and e["status"] == "200"]
+            expect(issued, "docker never asked the token endpoint for a token")
+            bearer_only = [e for e in tokens.requests_since(0) if e["method"] == "PUT" and e["status"] == "201"]
+            expect(bearer_only, "no push succeeded with a token")
+            docker("logout", host)
+            bob = subprocess.run(["docker", "login", host, "-u", "bob", "--password-stdin"], input="bob-secret",
+                                 text=True, env=docker.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            expect(bob.returncode == 0, f"docker login as bob (token flow) failed:\n{bob.stdout}")
+            docker("tag", "private/base:v1", f"{host}/alice/token:bob")
+            refused = docker("push", f"{host}/alice/token:bob", check=False)
+            expect("denied" in refused.lower() or "unauthorized" in refused.lower() or "insufficient_scope" in refused,
+                   f"bob's push with a pull-only token was not refused:\n{refused}")
+            docker("rmi", f"{host}/alice/token:v1")
+            docker("pull", f"{host}/alice/token:v1")
+            docker("logout", host)
+            run(["skopeo", "copy", "--dest-creds", "alice:alice-secret", images.oci("second"), f"docker://{host}/alice/skopeo-token:v1"])
+            auth = os.path.join(base, "podman-token-auth.json")
+            cli = ["podman", *podman.options]
+            plogin = subprocess.run([*cli, "login", "--authfile", auth, host, "-u", "alice", "--password-stdin"],
+                                    input="alice-secret", text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            expect(plogin.returncode == 0, f"podman login (token flow) failed:\n{plogin.stdout}")
+            run([*cli, "pull", "--authfile", auth, f"{host}/alice/skopeo-token:v1"])
+
         suite.check("private: docker login, push, pull over TLS; pull-only user denied; wrong password refused", docker_login_push_pull)
+        suite.check("private: token flow: docker login/push/pull, pull-only token refused, skopeo and podman", token_flow)
         suite.check("private: podman login and push/pull with the CA verified; anonymous pull refused", podman_login_push_pull)
         suite.check("private: skopeo --dest-creds push, pull-only user denied, wrong password refused", skopeo_creds)
         suite.check("private: anonymous pull only with --anonymous-pull", anonymous_pull_switch)
@@ -598,6 +634,7 @@ auth:
             docker.stop()
         secured.stop()
         open_pull.stop()
+        tokens.stop()
         for directory in trust_dirs:
             subprocess.run(["rm", "-rf", directory])
 

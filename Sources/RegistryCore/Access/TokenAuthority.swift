@@ -97,7 +97,9 @@ public final class TokenAuthority: Sendable {
     }
 
     private func verify(_ token: String, now: Date) async -> TokenClaims? {
-        guard let claims = try? await keys.verify(token, as: TokenClaims.self) else { return nil }
+        // Every key is tried: an external token server names its keys as it likes. Each key is
+        // ES256 or from the configured JWKS, so trying them all admits no other algorithm.
+        guard let claims = try? await keys.verify(token, as: TokenClaims.self, iteratingKeys: true) else { return nil }
         guard claims.iss.value == settings.issuer, claims.aud.value.contains(settings.service),
               claims.exp.value > now, claims.nbf.value <= now
         else { return nil }
@@ -152,8 +154,8 @@ struct TokenClaims: JWTPayload {
     var aud: AudienceClaim
     var exp: ExpirationClaim
     var nbf: NotBeforeClaim
-    var iat: IssuedAtClaim
-    var jti: IDClaim
+    var iat: IssuedAtClaim?
+    var jti: IDClaim?
     var access: [ResourceAccess]
     /// `refresh` for refresh tokens; absent for access tokens.
     var typ: String?
