@@ -182,6 +182,36 @@ struct TokenAuthTests {
         }
     }
 
+    @Test func tokensSignedByAKeyOfATrustedJWKSAreAccepted() async throws {
+        let directory = try TestRegistry.makeTemporaryDirectory()
+        let external = ES256PrivateKey()
+        let coordinates = try #require(external.publicKey.parameters)
+        let jwks = #"{"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","use":"sig","kid":"jwks-key","x":"\#(coordinates.x)","y":"\#(coordinates.y)"}]}"#
+        try jwks.write(toFile: directory + "/jwks.json", atomically: true, encoding: .utf8)
+        try await TestRegistry.with(configure: {
+            $0.tokenRealm = "https://auth.example.com/token"
+            $0.tokenIssuer = "auth.example.com"
+            $0.tokenJWKS = directory + "/jwks.json"
+        }) { client in
+            let keys = JWTKeyCollection()
+            await keys.add(ecdsa: external, kid: JWKIdentifier(string: "jwks-key"))
+            struct Claims: JWTPayload {
+                var iss: IssuerClaim, sub: SubjectClaim, aud: AudienceClaim, exp: ExpirationClaim, nbf: NotBeforeClaim
+                var access: [ResourceAccess]
+                func verify(using algorithm: some JWTAlgorithm) async throws {}
+            }
+            let now = Date()
+            let claims = Claims(
+                iss: .init(value: "auth.example.com"), sub: .init(value: "ci"), aud: .init(value: "registry"),
+                exp: .init(value: now.addingTimeInterval(300)), nbf: .init(value: now.addingTimeInterval(-5)),
+                access: [ResourceAccess(type: "repository", name: "ext/app", actions: ["pull"])])
+            let token = try await keys.sign(claims, kid: JWKIdentifier(string: "jwks-key"))
+            let reply = try await client.request(.GET, "/v2/ext/app/tags/list", headers: [("Authorization", "Bearer \(token)")])
+            #expect(reply.status == .notFound)  // authorized; the repository simply does not exist
+            #expect(try await client.request(.POST, "/v2/ext/app/blobs/uploads/", headers: [("Authorization", "Bearer \(token)")]).status == .unauthorized)
+        }
+    }
+
     @Test func anonymousTokensPullOnlyWhenAnonymousPullIsOn() async throws {
         try await withTokenRegistry { client in
             let anonymous = try await token(client, user: nil, scope: "repository:team/app:pull")
