@@ -158,20 +158,11 @@ struct TokenAuthTests {
             $0.tokenIssuer = "auth.example.com"
             $0.tokenTrustedKey = directory + "/external.pem"
         }) { client in
-            let keys = JWTKeyCollection()
-            await keys.add(ecdsa: external, kid: JWKIdentifier(string: "external-key-7"))
-            let now = Date()
-            struct Claims: JWTPayload {
-                var iss: IssuerClaim, sub: SubjectClaim, aud: AudienceClaim, exp: ExpirationClaim, nbf: NotBeforeClaim
-                var access: [ResourceAccess]
-                func verify(using algorithm: some JWTAlgorithm) async throws {}
-            }
             func token(issuer: String, audience: String) async throws -> (String, String) {
-                let claims = Claims(
-                    iss: .init(value: issuer), sub: .init(value: "ci"), aud: .init(value: audience),
-                    exp: .init(value: now.addingTimeInterval(300)), nbf: .init(value: now.addingTimeInterval(-5)),
+                let token = try await ExternalToken.sign(
+                    with: external, kid: "external-key-7", issuer: issuer, audience: audience,
                     access: [ResourceAccess(type: "repository", name: "ext/app", actions: ["pull", "push"])])
-                return ("Authorization", "Bearer " + (try await keys.sign(claims, kid: JWKIdentifier(string: "external-key-7"))))
+                return ("Authorization", "Bearer \(token)")
             }
             let good = try await token(issuer: "auth.example.com", audience: "registry")
             #expect(try await client.request(.POST, "/v2/ext/app/blobs/uploads/", headers: [good]).status == .accepted)
@@ -193,19 +184,9 @@ struct TokenAuthTests {
             $0.tokenIssuer = "auth.example.com"
             $0.tokenJWKS = directory + "/jwks.json"
         }) { client in
-            let keys = JWTKeyCollection()
-            await keys.add(ecdsa: external, kid: JWKIdentifier(string: "jwks-key"))
-            struct Claims: JWTPayload {
-                var iss: IssuerClaim, sub: SubjectClaim, aud: AudienceClaim, exp: ExpirationClaim, nbf: NotBeforeClaim
-                var access: [ResourceAccess]
-                func verify(using algorithm: some JWTAlgorithm) async throws {}
-            }
-            let now = Date()
-            let claims = Claims(
-                iss: .init(value: "auth.example.com"), sub: .init(value: "ci"), aud: .init(value: "registry"),
-                exp: .init(value: now.addingTimeInterval(300)), nbf: .init(value: now.addingTimeInterval(-5)),
+            let token = try await ExternalToken.sign(
+                with: external, kid: "jwks-key", issuer: "auth.example.com", audience: "registry",
                 access: [ResourceAccess(type: "repository", name: "ext/app", actions: ["pull"])])
-            let token = try await keys.sign(claims, kid: JWKIdentifier(string: "jwks-key"))
             let reply = try await client.request(.GET, "/v2/ext/app/tags/list", headers: [("Authorization", "Bearer \(token)")])
             #expect(reply.status == .notFound)  // authorized; the repository simply does not exist
             #expect(try await client.request(.POST, "/v2/ext/app/blobs/uploads/", headers: [("Authorization", "Bearer \(token)")]).status == .unauthorized)
@@ -219,5 +200,24 @@ struct TokenAuthTests {
             let reply = try await client.request(.GET, "/v2/team/app/tags/list", headers: [try bearer(anonymous)])
             #expect(reply.status == .unauthorized)
         }
+    }
+}
+
+/// A token as an external token server would sign it: its own key and key id, standard claims.
+private enum ExternalToken {
+    struct Claims: JWTPayload {
+        var iss: IssuerClaim, sub: SubjectClaim, aud: AudienceClaim, exp: ExpirationClaim, nbf: NotBeforeClaim
+        var access: [ResourceAccess]
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    static func sign(with key: ES256PrivateKey, kid: String, issuer: String, audience: String, access: [ResourceAccess]) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(ecdsa: key, kid: JWKIdentifier(string: kid))
+        let now = Date()
+        let claims = Claims(
+            iss: .init(value: issuer), sub: .init(value: "ci"), aud: .init(value: audience),
+            exp: .init(value: now.addingTimeInterval(300)), nbf: .init(value: now.addingTimeInterval(-5)), access: access)
+        return try await keys.sign(claims, kid: JWKIdentifier(string: kid))
     }
 }
