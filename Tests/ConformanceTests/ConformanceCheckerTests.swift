@@ -126,15 +126,20 @@ struct ConformanceTokenModeTests {
         let directory = try TestRegistry.makeTemporaryDirectory()
         try Htpasswd.setPassword("checker-pw", for: "checker", in: directory + "/htpasswd", cost: 4)
         // The realm must name the port, which the OS picks: bind once to learn it, then serve
-        // on that port with the realm pointing at it.
-        let probe = try await TestRegistry.start()
-        let port = probe.port
-        await probe.stop()
-        let registry = try await TestRegistry.start(configure: {
-            $0.htpasswd = directory + "/htpasswd"
-            $0.tokenRealm = "http://127.0.0.1:\(port)/token"
-            $0.port = port
-        })
+        // on that port with the realm pointing at it. Tests running in parallel may take the
+        // port in between, so try again with a fresh one.
+        var started: TestRegistry?
+        for _ in 0..<10 where started == nil {
+            let probe = try await TestRegistry.start()
+            let port = probe.port
+            await probe.stop()
+            started = try? await TestRegistry.start(configure: {
+                $0.htpasswd = directory + "/htpasswd"
+                $0.tokenRealm = "http://127.0.0.1:\(port)/token"
+                $0.port = port
+            })
+        }
+        let registry = try #require(started)
         let report = await ConformanceRunner(configuration: ConformanceConfiguration(
             baseURL: registry.baseURL, credentials: .basic(username: "checker", password: "checker-pw"))).run()
         let anonymous = await ConformanceRunner(configuration: ConformanceConfiguration(baseURL: registry.baseURL, workflows: [.pull])).run()
