@@ -13,7 +13,6 @@ final class ConnectionTracker: Sendable {
     private let state = NIOLockedValueBox(State())
 
     var isShuttingDown: Bool { state.withLockedValue { $0.isShuttingDown } }
-    var isEmpty: Bool { state.withLockedValue { $0.connections.isEmpty } }
 
     /// Registers a connection; false when the server is shutting down (close it instead).
     func add(_ channel: any Channel) -> Bool {

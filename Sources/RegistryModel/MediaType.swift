@@ -45,11 +45,6 @@ public struct AcceptedMediaTypes: Sendable {
     public func accepts(_ mediaType: String) -> Bool {
         acceptsAnything || types.contains(mediaType)
     }
-
-    /// Whether `mediaType` is listed by name (wildcards do not count).
-    public func listsExplicitly(_ mediaType: String) -> Bool {
-        types.contains(mediaType)
-    }
 }
 
 extension Substring {

@@ -28,11 +28,6 @@ public final class Htpasswd: Sendable {
         return Bcrypt.verify(password, hash: hash)
     }
 
-    public var users: [String] {
-        try? reloadIfChanged()
-        return snapshot.withLockedValue { $0.entries.keys.sorted() }
-    }
-
     private func reloadIfChanged(force: Bool = false) throws {
         let now = Date()
         let due = snapshot.withLockedValue { state -> Bool in

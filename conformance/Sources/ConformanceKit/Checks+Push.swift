@@ -30,11 +30,7 @@ extension Check {
             let put = try await context.send(
                 .PUT, CheckContext.appendingQuery(to: location, "digest=\(digest)"),
                 headers: [("Content-Type", "application/octet-stream")], body: .bytes(bytes))
-            try context.expectStatus(put, 201, for: "PUT ?digest= with the blob")
-            context.run.created(blob: digest, in: context.repository)
-            try context.expectHeader(put, "Location")
-            try context.expectHeader(put, "Docker-Content-Digest", equals: digest)
-            try await context.expectBlob(digest, equals: bytes)
+            try await context.expectBlobCreated(put, digest: digest, bytes: bytes, by: "PUT ?digest= with the blob")
         },
         Check("singlePostWithDigestCreatesBlob", "end-4b", .push) { context in
             let bytes = Digests.randomBytes(2048)
@@ -187,11 +183,7 @@ extension Check {
             let response = try await context.send(
                 .POST, "/v2/\(context.repository)/blobs/uploads/?mount=\(digest)&from=\(context.mountSource)",
                 additionalScopes: context.mountScopes(context.mountSource))
-            try context.expectStatus(response, 201, for: "POST ?mount=&from= of a blob the source holds")
-            context.run.created(blob: digest, in: context.repository)
-            try context.expectHeader(response, "Location")
-            try context.expectHeader(response, "Docker-Content-Digest", equals: digest)
-            try await context.expectBlob(digest, equals: bytes)
+            try await context.expectBlobCreated(response, digest: digest, bytes: bytes, by: "POST ?mount=&from= of a blob the source holds")
         },
         Check("mountWithoutFromMountsOrOpensASession", "end-11", .push) { context in
             let bytes = Digests.randomBytes(600)
@@ -303,6 +295,16 @@ extension CheckContext {
             .PATCH, location,
             headers: [("Content-Type", "application/octet-stream"), ("Content-Range", "\(offset)-\(offset + bytes.count - 1)")],
             body: .bytes(bytes))
+    }
+
+    /// `response` created blob `digest` in the repository: 201 with `Location` and
+    /// `Docker-Content-Digest`, and the blob reads back as `bytes`.
+    func expectBlobCreated(_ response: ConformanceClient.Response, digest: String, bytes: [UInt8], by what: String) async throws {
+        try expectStatus(response, 201, for: what)
+        run.created(blob: digest, in: repository)
+        try expectHeader(response, "Location")
+        try expectHeader(response, "Docker-Content-Digest", equals: digest)
+        try await expectBlob(digest, equals: bytes)
     }
 
     func expectBlob(_ digest: String, equals bytes: [UInt8], in repository: String? = nil) async throws {
