@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "registry", targets: ["registry"]),
         .executable(name: "registry-conformance", targets: ["registry-conformance"]),
+        .executable(name: "registry-bench", targets: ["registry-bench"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "ConformanceKit", targets: ["ConformanceKit"]),
     ],
@@ -133,6 +134,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "conformance/Sources/registry-conformance",
+            swiftSettings: strictSettings
+        ),
+        // Load generator and measurements for the benchmark harness (Benchmarks/bench.py). Talks
+        // HTTP to any registry; shares no code with ours.
+        .executableTarget(
+            name: "registry-bench",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Benchmarks/Sources/registry-bench",
             swiftSettings: strictSettings
         ),
         // Starts an in-process registry on a temporary root for tests.

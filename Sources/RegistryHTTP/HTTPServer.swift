@@ -265,6 +265,8 @@ public final class HTTPServer: Sendable {
         _ head: HTTPRequestHead, status: HTTPResponseStatus, bytes: Int64, start: ContinuousClock.Instant,
         remote: SocketAddress?, error: (any Error)?
     ) {
+        // Building the metadata costs more than the rest of a small request's bookkeeping.
+        guard logger.logLevel <= .info else { return }
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [

@@ -4,15 +4,6 @@ import RegistryCore
 import RegistryModel
 
 extension RegistryResponder {
-    private struct TagList: Encodable {
-        let name: String
-        let tags: [String]
-    }
-
-    private struct Catalog: Encodable {
-        let repositories: [String]
-    }
-
     private struct ImageIndex: Encodable {
         let schemaVersion = 2
         let mediaType = MediaType.ociIndex
@@ -24,7 +15,13 @@ extension RegistryResponder {
         let (limit, last) = try pagination(request)
         let page = try await registry.tags(in: repository, limit: limit, after: last)
         let headers = nextLink(page, path: "/v2/\(repository)/tags/list", limit: limit)
-        return try JSONBody.response(TagList(name: repository.value, tags: page.items), headers: headers)
+        return JSONBody.response(headers: headers) { body in
+            body.writeStaticString(#"{"name":"#)
+            JSONBody.write(repository.value, into: &body)
+            body.writeStaticString(#","tags":"#)
+            JSONBody.write(page.items, into: &body)
+            body.writeStaticString("}")
+        }
     }
 
     /// `GET /v2/_catalog?n=&last=`, listing only repositories the caller may pull from.
@@ -45,7 +42,11 @@ extension RegistryResponder {
             page = Page(items: Array(visible.prefix(wanted)), hasMore: more)
         }
         let headers = nextLink(page, path: "/v2/_catalog", limit: limit)
-        return try JSONBody.response(Catalog(repositories: page.items), headers: headers)
+        return JSONBody.response(headers: headers) { body in
+            body.writeStaticString(#"{"repositories":"#)
+            JSONBody.write(page.items, into: &body)
+            body.writeStaticString("}")
+        }
     }
 
     /// `GET /v2/<name>/referrers/<digest>?artifactType=`.

@@ -9,7 +9,7 @@ extension RegistryResponder {
     /// `GET`/`HEAD /v2/<name>/manifests/<reference>`, negotiated on every `Accept` line, with
     /// `ETag`/`If-None-Match`.
     func getManifest(_ reference: Reference, in repository: RepositoryName, request: Request) async throws -> Response {
-        let accepted = AcceptedMediaTypes(headerLines: request.headers[canonicalForm: "accept"].map(String.init))
+        let accepted = AcceptedMediaTypes(headerLines: request.headers["accept"])
         let manifest = try await registry.manifest(reference, in: repository, accepting: accepted)
         let etag = "\"\(manifest.digest)\""
         var headers = HTTPHeaders([

@@ -33,7 +33,7 @@ public struct Manifest: Sendable {
         } catch {
             throw RegistryError(.manifestInvalid, message: "manifest is not valid: \(Self.describe(error))")
         }
-        let declaredType = contentType.map { String(MediaType.essence(of: Substring($0)).lowercased()) }
+        let declaredType = contentType.map { MediaType.essence(of: $0) }
             .flatMap { $0.isEmpty || $0 == "application/octet-stream" ? nil : $0 }
         let mediaType: String
         switch (raw.mediaType, declaredType) {

@@ -12,9 +12,24 @@ public enum MediaType {
     public static let acceptedManifestTypes: Set<String> = [ociManifest, ociIndex, dockerManifest, dockerManifestList]
 
     /// `type/subtype` of a header value, lower-cased, without parameters or white space.
-    public static func essence(of headerValue: Substring) -> Substring {
-        let withoutParameters = headerValue.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return withoutParameters.trimmingWhitespace()
+    public static func essence(of headerValue: String) -> String {
+        var value = headerValue
+        return value.withUTF8 { essence(ofBytes: $0) } ?? ""
+    }
+
+    /// `essence(of:)` on UTF-8 bytes, nil when empty. Works on bytes: `Accept` lists are parsed
+    /// on every manifest request, and character-by-character `String` work showed up in profiles.
+    static func essence(ofBytes bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
+        var start = bytes.startIndex
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        guard start < end else { return nil }
+        let trimmed = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        guard trimmed.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
+            return String(decoding: trimmed, as: UTF8.self)
+        }
+        return String(decoding: trimmed.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }, as: UTF8.self)
     }
 }
 
@@ -28,30 +43,27 @@ public struct AcceptedMediaTypes: Sendable {
 
     public init<Lines: Sequence>(headerLines: Lines) where Lines.Element == String {
         var sawHeader = false
-        var anything = false
+        var found: Set<String> = []
         for line in headerLines {
             sawHeader = true
-            for item in line.split(separator: ",") {
-                let essence = MediaType.essence(of: item).lowercased()
-                guard !essence.isEmpty else { continue }
-                if essence == "*/*" || essence == "application/*" { anything = true }
-                types.insert(essence)
+            var line = line
+            line.withUTF8 { bytes in
+                var start = bytes.startIndex
+                while start <= bytes.endIndex {
+                    let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+                    if let essence = MediaType.essence(ofBytes: UnsafeBufferPointer(rebasing: bytes[start..<end])) {
+                        found.insert(essence)
+                    }
+                    start = end + 1
+                }
             }
         }
-        acceptsAnything = anything || !sawHeader
+        types = found
+        acceptsAnything = !sawHeader || found.contains("*/*") || found.contains("application/*")
     }
 
     /// Whether `mediaType` is listed explicitly or covered by a wildcard.
     public func accepts(_ mediaType: String) -> Bool {
         acceptsAnything || types.contains(mediaType)
-    }
-}
-
-extension Substring {
-    func trimmingWhitespace() -> Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
-        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
-        return result
     }
 }

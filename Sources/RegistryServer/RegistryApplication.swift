@@ -32,8 +32,9 @@ public final class RegistryApplication: Service {
         } else {
             try await files.prepare()
         }
-        let metadata = try await SQLiteMetadataStore.open(
+        let database = try await SQLiteMetadataStore.open(
             path: layout.metadataDatabase.string, readOnly: readOnly, logger: logger)
+        let metadata = CachedMetadataStore(wrapping: database) { try await database.changeCounter() }
         do {
             let registry = Registry(
                 metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger)

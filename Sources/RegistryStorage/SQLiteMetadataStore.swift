@@ -15,13 +15,17 @@ import SQLiteNIO
 public final class SQLiteMetadataStore: MetadataStore {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
+    /// Only asks `PRAGMA data_version`, whose answer is per connection: it moves when any
+    /// other connection, in this process or another, commits.
+    private let watcher: SQLiteConnection
     private let nextReader = NIOLockedValueBox(0)
     private let writeLock = AsyncSerialLock()
     private let threadPool: NIOThreadPool
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection], watcher: SQLiteConnection, threadPool: NIOThreadPool) {
         self.writer = writer
         self.readers = readers
+        self.watcher = watcher
         self.threadPool = threadPool
     }
 
@@ -48,12 +52,13 @@ public final class SQLiteMetadataStore: MetadataStore {
                 _ = try await writer.query("PRAGMA user_version=\(SQLiteSchema.version)")
             }
             var readers: [SQLiteConnection] = []
-            for _ in 0..<readerCount {
+            for _ in 0...readerCount {
                 let reader = try await SQLiteConnection.open(storage: storage, threadPool: threadPool, logger: logger, on: eventLoop)
                 _ = try await reader.query("PRAGMA query_only=ON")
                 readers.append(reader)
             }
-            return SQLiteMetadataStore(writer: writer, readers: readers, threadPool: threadPool)
+            let watcher = readers.removeLast()
+            return SQLiteMetadataStore(writer: writer, readers: readers, watcher: watcher, threadPool: threadPool)
         } catch {
             try? await threadPool.shutdownGracefully()
             throw error
@@ -65,9 +70,19 @@ public final class SQLiteMetadataStore: MetadataStore {
     public func close() async throws {
         try await Task {
             for reader in readers { try await reader.close() }
+            try await watcher.close()
             try await writeLock.withLock { try await self.writer.close() }
             try await threadPool.shutdownGracefully()
         }.value
+    }
+
+    /// A number that changes whenever another connection (another process included) committed
+    /// since the last call. What ``CachedMetadataStore`` checks to notice outside writes.
+    public func changeCounter() async throws -> Int64 {
+        guard let version = try await watcher.query("PRAGMA data_version").first?.column("data_version")?.int64 else {
+            throw MetadataError.corrupt("PRAGMA data_version returned nothing")
+        }
+        return version
     }
 
     // MARK: Connections and transactions
