@@ -2,7 +2,7 @@
 """Measures our registry and the reference registry (CNCF distribution 2.8, Debian's
 docker-registry) side by side, on loopback, alternating, and prints medians and ratios.
 
-    swift build -c release --product registry --product registry-bench
+    swift build -c release --product registry && swift build -c release --product registry-bench
     python3 Benchmarks/bench.py --registry .build/release/registry [--rounds 3] [--size-mib 1024]
 
 Scenarios: listing latency as repositories and tags grow (10, 1 000, 10 000); blob push
@@ -104,6 +104,23 @@ def expect_status(response, wanted, what):
 
 
 # MARK: operations
+
+def durable_write_rate(directory, size_mib):
+    """MiB/s of writing `size_mib` MiB and fsyncing them: what storing a pushed blob costs at best."""
+    path = os.path.join(directory, "durable-write-probe")
+    block = os.urandom(MIB)
+    started = time.perf_counter()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(size_mib):
+            os.write(descriptor, block)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    elapsed = time.perf_counter() - started
+    os.unlink(path)
+    return size_mib / elapsed
+
 
 def start_upload(server, repository):
     connection = server.connection()
@@ -298,6 +315,8 @@ def main():
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--load-seconds", type=int, default=8)
     parser.add_argument("--latency-seconds", type=int, default=3)
+    parser.add_argument("--work-dir", help="where the two storage roots go (default: a new temporary directory); "
+                        "put it on the file system you mean to measure")
     parser.add_argument("--skip", action="append", default=[], choices=["push", "pull", "small", "pushes", "scale", "close"],
                         help="leave a scenario out (repeatable)")
     args = parser.parse_args()
@@ -305,14 +324,18 @@ def main():
         sys.exit("wrk is not installed (apt-get install wrk)")
     bench = Bench(os.path.abspath(args.bench or os.path.join(os.path.dirname(args.registry), "registry-bench")))
 
-    work = tempfile.mkdtemp(prefix="bench-")
+    work = tempfile.mkdtemp(prefix="bench-", dir=args.work_dir)
     table = Table()
     servers = [ours(os.path.abspath(args.registry), work), reference(args.reference, work)]
     try:
         print("== SHA-256 on one core (swift-crypto): the push ceiling", flush=True)
         sha_rate = bench("sha256", "--mib", args.size_mib)["mib_per_s"]
-        ceiling = f"SHA-256 {sha_rate:.0f} MiB/s on one core; target >= {0.8 * sha_rate:.0f}"
         print(f"  {sha_rate:.0f} MiB/s", flush=True)
+        print("== durable writes to the roots' file system (write + fsync, as a push must)", flush=True)
+        disk_rate = durable_write_rate(work, args.size_mib)
+        print(f"  {disk_rate:.0f} MiB/s", flush=True)
+        ceiling = (f"SHA-256 {sha_rate:.0f} MiB/s on one core (target >= {0.8 * sha_rate:.0f}); "
+                   f"disk {disk_rate:.0f} MiB/s")
 
         if "scale" not in args.skip:
             print("== listings as repositories and tags grow", flush=True)

@@ -34,14 +34,6 @@ extension Registry {
     /// Returns false when there is nothing to mount (the caller then starts a normal upload).
     public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
         try requireWritable()
-        let size: Int64? =
-            if let source {
-                try await metadata.blobSize(digest, in: source)
-            } else {
-                try await metadata.blobSize(digest)
-            }
-        guard let size, try await blobs.size(of: digest) != nil else { return false }
-        try await metadata.linkBlob(digest, size: size, into: repository)
-        return true
+        return try await metadata.mountBlob(digest, from: source, into: repository)
     }
 }

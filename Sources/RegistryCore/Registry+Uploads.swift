@@ -31,13 +31,8 @@ extension Registry {
         try requireWritable()
         let id = UploadID()
         let now = Date()
+        // The data file comes with the first write: an empty session is only this record.
         try await metadata.createUpload(UploadRecord(id: id, repository: repository, createdAt: now, updatedAt: now))
-        do {
-            try await uploads.create(id)
-        } catch {
-            try? await metadata.deleteUpload(id)
-            throw error
-        }
         await sessions.insert(id, state: .init(repository: repository, hasher: DigestHasher(algorithm: algorithm), length: 0))
         return UploadStatus(id: id, length: 0)
     }
@@ -91,8 +86,14 @@ extension Registry {
                 throw RegistryError(
                     .digestInvalid, detail: ["digest": digest.description, "computed": actual.description])
             }
-            try await self.uploads.commit(id, as: digest)
-            try await self.metadata.finishUpload(id, linking: digest, size: state.length, into: repository)
+            if state.length == 0 {
+                // Nothing was written, so no data file exists yet: the empty blob needs one.
+                try await self.uploads.writeDurably(ByteBuffer(), to: id, at: 0)
+            }
+            let uploads = self.uploads
+            try await self.metadata.finishUpload(id, linking: digest, size: state.length, into: repository) {
+                try await uploads.commit(id, as: digest)
+            }
             return (digest, keep: false)
         }
     }
@@ -113,15 +114,33 @@ extension Registry {
         let expiry = options.uploadExpiry
         let cutoff = now.addingTimeInterval(-Double(expiry.components.seconds))
         var removed = 0
-        for record in try await metadata.uploads(notUpdatedSince: cutoff) where await sessions.removeIfIdle(record.id) {
-            try await discard(record.id)
+        for record in try await metadata.uploads(notUpdatedSince: cutoff) {
+            // Held like a request holds it, so that no request loads the session while it goes.
+            let held: UploadSessionTable.State?
+            switch await sessions.reserve(record.id) {
+            case .busy: continue
+            case .held(let state): held = state
+            case .mustLoad: held = nil
+            }
+            do {
+                // A request may have written to it, or finished it, since the list was read.
+                guard let current = try await metadata.upload(record.id), current.updatedAt < cutoff else {
+                    await sessions.release(record.id, state: held)
+                    continue
+                }
+                try await discard(record.id)
+            } catch {
+                await sessions.release(record.id, state: held)
+                throw error
+            }
+            await sessions.release(record.id, state: nil)
             removed += 1
         }
         return removed
     }
 
-    /// Removes data files with no session record (left by a crash between the two writes of
-    /// ``startUpload(in:algorithm:)``). Run at start-up, before requests arrive.
+    /// Removes data files with no session record (left by a crash between the file removal and
+    /// the record's deletion when a session ends). Run at start-up, before requests arrive.
     public func removeOrphanUploadFiles() async throws {
         for id in try await uploads.allSessions() where try await metadata.upload(id) == nil {
             try await uploads.remove(id)
@@ -169,9 +188,10 @@ extension Registry {
     /// Rebuilds a session this process has not seen (after a restart): the data file is cut
     /// back to the length last acknowledged to the client, and the hash recomputed from it.
     private func loadSession(_ id: UploadID) async throws -> UploadSessionTable.State {
-        guard let record = try await metadata.upload(id), let fileLength = try await uploads.length(of: id) else {
+        guard let record = try await metadata.upload(id) else {
             throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
         }
+        let fileLength = try await uploads.length(of: id) ?? 0
         let length = min(record.committedLength, fileLength)
         if fileLength != length {
             let writer = try await uploads.openWriter(id)
@@ -184,6 +204,7 @@ extension Registry {
 
     private func rehash(_ id: UploadID, length: Int64, algorithm: DigestAlgorithm) async throws -> DigestHasher {
         var hasher = DigestHasher(algorithm: algorithm)
+        if length == 0 { return hasher }
         let reader = try await uploads.openReader(id)
         do {
             var read: Int64 = 0
@@ -237,20 +258,21 @@ extension Registry {
                     pending!.clear()
                 }
             }
-            if let buffer = pending, buffer.readableBytes > 0 {
-                if writer == nil { writer = try await uploads.openWriter(id) }
-                try await writer!.write(buffer, at: state.length)
-                state.length += Int64(buffer.readableBytes)
-            }
-            if let range, state.length - start != range.length {
+            let rest = pending.map { Int64($0.readableBytes) } ?? 0
+            if let range, state.length + rest - start != range.length {
                 throw RegistryError(
                     .sizeInvalid,
-                    message: "Content-Range announced \(range.length) bytes but the body had \(state.length - start)")
+                    message: "Content-Range announced \(range.length) bytes but the body had \(state.length + rest - start)")
             }
             if let writer {
+                if let buffer = pending, rest > 0 { try await writer.write(buffer, at: state.length) }
                 try await writer.synchronize()
                 try await writer.close()
+            } else if let buffer = pending, rest > 0 {
+                // The whole chunk fit in one batch (every small blob): a single trip to the disk.
+                try await uploads.writeDurably(buffer, to: id, at: state.length)
             }
+            state.length += rest
         } catch {
             state.length = start
             state.hasher = hasherAtStart

@@ -52,10 +52,4 @@ actor UploadSessionTable {
         entries[id] = .idle(state)
     }
 
-    /// Forgets an idle session (expiry); returns false if a request is using it.
-    func removeIfIdle(_ id: UploadID) -> Bool {
-        if case .inUse? = entries[id] { return false }
-        entries[id] = nil
-        return true
-    }
 }

@@ -33,11 +33,17 @@ public protocol BlobReader: Sendable {
 
 /// Writes the bytes of one upload session. Implementations must make nothing visible under a
 /// digest until ``UploadStore/commit(_:as:)`` succeeds.
+///
+/// A session's data file is created by its first write, so opening a session costs no file work.
 public protocol UploadStore: Sendable {
-    func create(_ id: UploadID) async throws
-    /// Current length of the session's data, or `nil` when the session has no data file.
+    /// Current length of the session's data, or `nil` when nothing was written yet.
     func length(of id: UploadID) async throws -> Int64?
+    /// Opens the session's data for writing, creating it when needed.
     func openWriter(_ id: UploadID) async throws -> any UploadWriter
+    /// Writes `buffer` at `offset` and flushes it to stable storage in one step (open, write,
+    /// sync, close): the path of small chunks, which would otherwise pay for four round trips to
+    /// the I/O threads. On failure the data is cut back to `offset`.
+    func writeDurably(_ buffer: ByteBuffer, to id: UploadID, at offset: Int64) async throws
     /// Opens the session's data for reading (used only to rebuild the hash after a restart).
     func openReader(_ id: UploadID) async throws -> any BlobReader
     /// Makes the session's data the blob `digest`, atomically. If that blob already exists the

@@ -172,8 +172,8 @@ public final class CachedMetadataStore: MetadataStore {
 
     // MARK: Writes (drop the repository's entries)
 
-    public func linkBlob(_ digest: Digest, size: Int64, into repository: RepositoryName) async throws {
-        try await invalidating(repository) { try await base.linkBlob(digest, size: size, into: repository) }
+    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
+        try await invalidating(repository) { try await base.mountBlob(digest, from: source, into: repository) }
     }
 
     public func unlinkBlob(_ digest: Digest, from repository: RepositoryName) async throws -> Bool {
@@ -192,9 +192,12 @@ public final class CachedMetadataStore: MetadataStore {
         try await invalidating(repository) { try await base.deleteTag(tag, in: repository) }
     }
 
-    public func finishUpload(_ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName) async throws {
+    public func finishUpload(
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        storing data: @escaping @Sendable () async throws -> Void
+    ) async throws {
         try await invalidating(repository) {
-            try await base.finishUpload(id, linking: digest, size: size, into: repository)
+            try await base.finishUpload(id, linking: digest, size: size, into: repository, storing: data)
         }
     }
 

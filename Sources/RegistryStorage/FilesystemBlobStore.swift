@@ -65,19 +65,40 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
 
     // MARK: UploadStore
 
-    public func create(_ id: UploadID) async throws {
-        let handle = try await fileSystem.openFile(forWritingAt: layout.uploadDataPath(for: id), options: .newFile(replaceExisting: false))
-        try await handle.close()
-    }
-
     public func length(of id: UploadID) async throws -> Int64? {
         try await fileSystem.info(forFileAt: layout.uploadDataPath(for: id), infoAboutSymbolicLink: false)?.size
     }
 
     public func openWriter(_ id: UploadID) async throws -> any UploadWriter {
         let handle = try await fileSystem.openFile(
-            forWritingAt: layout.uploadDataPath(for: id), options: .modifyFile(createIfNecessary: false))
+            forWritingAt: layout.uploadDataPath(for: id), options: .modifyFile(createIfNecessary: true))
         return FileUploadWriter(handle: handle)
+    }
+
+    public func writeDurably(_ buffer: ByteBuffer, to id: UploadID, at offset: Int64) async throws {
+        let path = layout.uploadDataPath(for: id).string
+        try await threadPool.runIfActive {
+            let descriptor = openForWriting(path)
+            guard descriptor >= 0 else { throw StorageError.systemCall("open", errno: errno, path: path) }
+            defer { _ = close(descriptor) }
+            do {
+                try buffer.withUnsafeReadableBytes { bytes in
+                    var written = 0
+                    while written < bytes.count {
+                        let result = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
+                        if result < 0 {
+                            if errno == EINTR { continue }
+                            throw StorageError.systemCall("write", errno: errno, path: path)
+                        }
+                        written += result
+                    }
+                }
+                guard fsync(descriptor) == 0 else { throw StorageError.systemCall("fsync", errno: errno, path: path) }
+            } catch {
+                _ = ftruncate(descriptor, off_t(offset))
+                throw error
+            }
+        }
     }
 
     public func openReader(_ id: UploadID) async throws -> any BlobReader {
@@ -94,14 +115,19 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         let source = layout.uploadDataPath(for: id)
         let directory = layout.blobDirectory(for: digest)
         let destination = layout.blobPath(for: digest)
-        try await fileSystem.createDirectory(at: directory, withIntermediateDirectories: true, permissions: nil)
         // rename(2) replaces atomically: a reader sees the old file or the new one, never neither.
         // Two sessions committing the same digest both succeed and leave one file with the same bytes.
+        // The directory usually exists already, so it is made only when the first rename says so.
         try await threadPool.runIfActive {
-            let result = source.string.withCString { from in
-                destination.string.withCString { to in rename(from, to) }
+            if rename(source.string, destination.string) == 0 { return }
+            guard errno == ENOENT else {
+                throw StorageError.renameFailed(errno: errno, from: source.string, to: destination.string)
             }
-            if result != 0 {
+            // `blobs/<algorithm>/<2 hex>`: the algorithm's directory may be missing too.
+            for path in [directory.removingLastComponent(), directory] where mkdir(path.string, 0o755) != 0 && errno != EEXIST {
+                throw StorageError.systemCall("mkdir", errno: errno, path: path.string)
+            }
+            guard rename(source.string, destination.string) == 0 else {
                 throw StorageError.renameFailed(errno: errno, from: source.string, to: destination.string)
             }
         }
@@ -128,11 +154,17 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
     }
 }
 
+/// `open(2)` for writing, creating the file; outside the store, whose `open(_:)` hides the C function.
+private func openForWriting(_ path: String) -> Int32 {
+    open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+}
+
 /// Errors of the storage layer that are not the file system's own.
 public enum StorageError: Error, CustomStringConvertible {
     case renameFailed(errno: Int32, from: String, to: String)
     /// A file was shorter than the length its metadata records.
     case truncatedFile(expected: Int64, found: Int64)
+    case systemCall(String, errno: Int32, path: String)
 
     public var description: String {
         switch self {
@@ -140,6 +172,8 @@ public enum StorageError: Error, CustomStringConvertible {
             "rename \(from) -> \(to) failed: \(String(cString: strerror(code)))"
         case .truncatedFile(let expected, let found):
             "file holds \(found) bytes, \(expected) expected"
+        case .systemCall(let call, let code, let path):
+            "\(call) \(path) failed: \(String(cString: strerror(code)))"
         }
     }
 }
@@ -179,6 +213,15 @@ final class FileUploadWriter: UploadWriter {
 
     func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
         try await handle.write(contentsOf: buffer, toAbsoluteOffset: offset)
+        #if os(Linux)
+        // Starts writing these pages to disk now, without waiting: the data streams to the disk
+        // while the upload goes on, instead of piling up as dirty pages that the final fsync
+        // (or the kernel's dirty-page throttling, mid-upload) must then wait for.
+        let length = Int64(buffer.readableBytes)
+        try await handle.withUnsafeDescriptor { descriptor in
+            WritebackHint.startWriteback(descriptor: descriptor.rawValue, offset: offset, length: length)
+        }
+        #endif
     }
 
     func truncate(to length: Int64) async throws {

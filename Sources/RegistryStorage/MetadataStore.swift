@@ -11,8 +11,10 @@ public protocol MetadataStore: Sendable {
     func blobSize(_ digest: Digest, in repository: RepositoryName) async throws -> Int64?
     /// Size of `digest` when any repository holds it.
     func blobSize(_ digest: Digest) async throws -> Int64?
-    /// Records a stored blob and lets `repository` read it (creating the repository).
-    func linkBlob(_ digest: Digest, size: Int64, into repository: RepositoryName) async throws
+    /// Lets `repository` read a blob the registry stores (creating the repository): with
+    /// `source`, only a blob that repository may read. Returns false, changing nothing, when
+    /// there is no such blob. Checked and linked atomically.
+    func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool
     /// Withdraws `repository`'s access to a blob. Returns whether it had access.
     func unlinkBlob(_ digest: Digest, from repository: RepositoryName) async throws -> Bool
 
@@ -34,9 +36,12 @@ public protocol MetadataStore: Sendable {
     func upload(_ id: UploadID) async throws -> UploadRecord?
     func updateUpload(_ id: UploadID, committedLength: Int64) async throws
     func deleteUpload(_ id: UploadID) async throws
-    /// Ends a session whose data became blob `digest`, and lets `repository` read that blob,
-    /// in one transaction.
-    func finishUpload(_ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName) async throws
+    /// Ends a session whose data becomes blob `digest`, and lets `repository` read that blob,
+    /// in one transaction. `data` (which moves the bytes into place) runs inside it, so that no
+    /// garbage collection sees the file without its records or deletes it in between.
+    func finishUpload(
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        storing data: @escaping @Sendable () async throws -> Void) async throws
     func uploads(notUpdatedSince date: Date) async throws -> [UploadRecord]
 
     /// Runs a trivial query; throws when the database is unusable.

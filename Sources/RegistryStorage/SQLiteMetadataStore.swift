@@ -29,6 +29,9 @@ public final class SQLiteMetadataStore: MetadataStore {
         self.threadPool = threadPool
     }
 
+    /// How long a connection waits for another process's lock before giving up.
+    static let busyTimeoutMilliseconds = 30_000
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// Read-only, it opens an existing database without changing anything, not even its
     /// journal mode, so that a root on a read-only medium (or committed to git) can be served.
@@ -41,6 +44,9 @@ public final class SQLiteMetadataStore: MetadataStore {
         let storage: SQLiteConnection.Storage = readOnly ? .file(path: "file:\(path)?mode=ro") : .file(path: path)
         do {
             let writer = try await SQLiteConnection.open(storage: storage, threadPool: threadPool, logger: logger, on: eventLoop)
+            // Another process on the same root (`registry gc`, `registry rm`) may hold the write
+            // lock for a moment: wait for it, sleeping, rather than spin (sqlite-nio's default).
+            _ = try await writer.query("PRAGMA busy_timeout=\(busyTimeoutMilliseconds)")
             if readOnly {
                 _ = try await writer.query("PRAGMA query_only=ON")
             } else {
@@ -55,6 +61,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             for _ in 0...readerCount {
                 let reader = try await SQLiteConnection.open(storage: storage, threadPool: threadPool, logger: logger, on: eventLoop)
                 _ = try await reader.query("PRAGMA query_only=ON")
+                _ = try await reader.query("PRAGMA busy_timeout=\(busyTimeoutMilliseconds)")
                 readers.append(reader)
             }
             let watcher = readers.removeLast()
@@ -111,6 +118,16 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
+    /// Runs one writing statement on the writer connection. SQLite makes a single statement its
+    /// own transaction, which saves the two extra round trips of `BEGIN` and `COMMIT`.
+    @discardableResult
+    private func write(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+        let writer = self.writer
+        return try await writeLock.withLock {
+            try await writer.query(sql, binds)
+        }
+    }
+
     private static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     private static func repositoryID(_ name: RepositoryName, on connection: SQLiteConnection) async throws -> Int64? {
@@ -144,20 +161,39 @@ public final class SQLiteMetadataStore: MetadataStore {
             .first?.column("size")?.int64
     }
 
-    public func linkBlob(_ digest: Digest, size: Int64, into repository: RepositoryName) async throws {
+    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
+        // Checked and linked in one transaction: garbage collection, which deletes a blob only
+        // when no repository links it, cannot slip in between.
         try await transaction { db in
-            try await Self.linkBlob(digest, size: size, into: repository, on: db)
+            let present: Bool
+            if let source {
+                present = try await !db.query(
+                    """
+                    SELECT 1 AS present FROM repositories r
+                    JOIN repository_blobs rb ON rb.repository_id = r.id
+                    JOIN blobs b ON b.digest = rb.digest
+                    WHERE r.name = ? AND rb.digest = ?
+                    """,
+                    [.text(source.value), .text(digest.description)]
+                ).isEmpty
+            } else {
+                present = try await !db.query("SELECT 1 AS present FROM blobs WHERE digest = ?", [.text(digest.description)]).isEmpty
+            }
+            guard present else { return false }
+            let repositoryID = try await Self.ensureRepository(repository, on: db)
+            try await Self.link(digest, into: repositoryID, on: db)
+            return true
         }
     }
 
-    private static func linkBlob(_ digest: Digest, size: Int64, into repository: RepositoryName, on db: SQLiteConnection) async throws {
-        let repositoryID = try await ensureRepository(repository, on: db)
-        let now = Self.now
+    /// Lets a repository read a blob. A link made again counts as new, so that the grace period
+    /// of garbage collection starts over (a mount or upload is usually followed by a manifest).
+    private static func link(_ digest: Digest, into repositoryID: Int64, on db: SQLiteConnection) async throws {
         _ = try await db.query(
-            "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
-            [.text(digest.description), .int64(size), .int64(now)])
-        _ = try await db.query(
-            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            """
+            INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?)
+            ON CONFLICT DO UPDATE SET created_at = excluded.created_at
+            """,
             [.int64(repositoryID), .text(digest.description), .int64(now)])
     }
 
@@ -211,19 +247,9 @@ public final class SQLiteMetadataStore: MetadataStore {
     public func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome {
         try await transaction { db in
             let existingID = try await Self.repositoryID(repository, on: db)
-            var missing: [Digest] = []
-            for digest in manifest.blobReferences {
-                let present = try await Self.exists(
-                    "SELECT 1 AS present FROM repository_blobs WHERE repository_id = ? AND digest = ?",
-                    repositoryID: existingID, digest: digest, on: db)
-                if !present { missing.append(digest) }
-            }
-            for digest in manifest.manifestReferences {
-                let present = try await Self.exists(
-                    "SELECT 1 AS present FROM manifests WHERE repository_id = ? AND digest = ?",
-                    repositoryID: existingID, digest: digest, on: db)
-                if !present { missing.append(digest) }
-            }
+            let missing =
+                try await Self.absent(manifest.blobReferences, from: "repository_blobs", repositoryID: existingID, on: db)
+                + Self.absent(manifest.manifestReferences, from: "manifests", repositoryID: existingID, on: db)
             guard missing.isEmpty else { return .missingReferences(missing) }
 
             let repositoryID: Int64
@@ -242,14 +268,16 @@ public final class SQLiteMetadataStore: MetadataStore {
                     .blob(manifest.content), manifest.subject.map { .text($0.description) } ?? .null,
                     manifest.artifactType.map { .text($0) } ?? .null, annotations, .int64(now),
                 ])
-            let children = manifest.blobReferences.map { ($0, false) } + manifest.manifestReferences.map { ($0, true) }
-            for (child, isManifest) in children {
+            let children = manifest.blobReferences.map { ($0, 0 as Int64) } + manifest.manifestReferences.map { ($0, 1 as Int64) }
+            for batch in children.chunked(Self.rowsPerStatement) {
+                // One multi-row INSERT per batch: a manifest's edges cost one round trip, not one per layer.
+                let rows = Array(repeating: "(?, ?, ?, ?)", count: batch.count).joined(separator: ", ")
+                let binds = batch.flatMap { child, isManifest -> [SQLiteData] in
+                    [.int64(repositoryID), .text(manifest.digest.description), .text(child.description), .int64(isManifest)]
+                }
                 _ = try await db.query(
-                    """
-                    INSERT INTO manifest_references (repository_id, manifest_digest, child_digest, child_is_manifest)
-                    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """,
-                    [.int64(repositoryID), .text(manifest.digest.description), .text(child.description), .int64(isManifest ? 1 : 0)])
+                    "INSERT INTO manifest_references (repository_id, manifest_digest, child_digest, child_is_manifest) VALUES \(rows) ON CONFLICT DO NOTHING",
+                    binds)
             }
             if let tag {
                 _ = try await db.query(
@@ -263,9 +291,22 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    private static func exists(_ sql: String, repositoryID: Int64?, digest: Digest, on db: SQLiteConnection) async throws -> Bool {
-        guard let repositoryID else { return false }
-        return try await !db.query(sql, [.int64(repositoryID), .text(digest.description)]).isEmpty
+    /// Statement size for batched queries, well under SQLite's limit of bound parameters.
+    private static let rowsPerStatement = 200
+
+    /// Which of `digests` have no row in `table` (`repository_blobs` or `manifests`) for the
+    /// repository, asked in batches rather than one query per digest.
+    private static func absent(_ digests: [Digest], from table: String, repositoryID: Int64?, on db: SQLiteConnection) async throws -> [Digest] {
+        guard let repositoryID else { return digests }
+        var present: Set<String> = []
+        for batch in Array(Set(digests)).chunked(rowsPerStatement) {
+            let placeholders = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+            let rows = try await db.query(
+                "SELECT digest FROM \(table) WHERE repository_id = ? AND digest IN (\(placeholders))",
+                [.int64(repositoryID)] + batch.map { .text($0.description) })
+            for row in rows { if let digest = row.column("digest")?.string { present.insert(digest) } }
+        }
+        return digests.filter { !present.contains($0.description) }
     }
 
     public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool {
@@ -337,14 +378,12 @@ public final class SQLiteMetadataStore: MetadataStore {
     // MARK: Upload sessions
 
     public func createUpload(_ upload: UploadRecord) async throws {
-        try await transaction { db in
-            _ = try await db.query(
-                "INSERT INTO uploads (id, repository, committed_length, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                [
-                    .text(upload.id.value), .text(upload.repository.value), .int64(upload.committedLength),
-                    .int64(Self.milliseconds(upload.createdAt)), .int64(Self.milliseconds(upload.updatedAt)),
-                ])
-        }
+        try await write(
+            "INSERT INTO uploads (id, repository, committed_length, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                .text(upload.id.value), .text(upload.repository.value), .int64(upload.committedLength),
+                .int64(Self.milliseconds(upload.createdAt)), .int64(Self.milliseconds(upload.updatedAt)),
+            ])
     }
 
     public func upload(_ id: UploadID) async throws -> UploadRecord? {
@@ -354,23 +393,30 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func updateUpload(_ id: UploadID, committedLength: Int64) async throws {
-        try await transaction { db in
-            _ = try await db.query(
-                "UPDATE uploads SET committed_length = ?, updated_at = ? WHERE id = ?",
-                [.int64(committedLength), .int64(Self.now), .text(id.value)])
-        }
+        try await write(
+            "UPDATE uploads SET committed_length = ?, updated_at = ? WHERE id = ?",
+            [.int64(committedLength), .int64(Self.now), .text(id.value)])
     }
 
     public func deleteUpload(_ id: UploadID) async throws {
-        try await transaction { db in
-            _ = try await db.query("DELETE FROM uploads WHERE id = ?", [.text(id.value)])
-        }
+        try await write("DELETE FROM uploads WHERE id = ?", [.text(id.value)])
     }
 
-    public func finishUpload(_ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName) async throws {
+    public func finishUpload(
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        storing data: @escaping @Sendable () async throws -> Void
+    ) async throws {
         try await transaction { db in
+            // The data becomes the blob while this transaction holds the write lock, so garbage
+            // collection (which deletes a blob's file under the same lock) sees the file and its
+            // records appear together.
+            try await data()
             _ = try await db.query("DELETE FROM uploads WHERE id = ?", [.text(id.value)])
-            try await Self.linkBlob(digest, size: size, into: repository, on: db)
+            let repositoryID = try await Self.ensureRepository(repository, on: db)
+            _ = try await db.query(
+                "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+                [.text(digest.description), .int64(size), .int64(Self.now)])
+            try await Self.link(digest, into: repositoryID, on: db)
         }
     }
 
@@ -418,4 +464,11 @@ extension SQLiteData {
     static func int64(_ value: Int64) -> SQLiteData { .integer(Int(value)) }
 
     var int64: Int64? { integer.map(Int64.init) }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    fileprivate func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
 }

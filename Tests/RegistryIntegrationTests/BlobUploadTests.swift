@@ -220,6 +220,27 @@ struct BlobUploadTests {
         await second.stop()
     }
 
+    @Test func sessionWithNoDataSurvivesARestartAndCompletesAsTheEmptyBlob() async throws {
+        // An empty session has no data file yet (the first write creates it).
+        let first = try await TestRegistry.start()
+        var client = RegistryClient(registry: first)
+        let location = try #require(try await client.request(.POST, "/v2/app/blobs/uploads/").header("Location"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: first.root + "/uploads").isEmpty)
+        await first.stop()
+
+        let second = try await TestRegistry.start(root: first.root)
+        client = RegistryClient(registry: second)
+        let status = try await client.request(.GET, location)
+        #expect(status.status == .noContent)
+        #expect(status.header("Range") == "0-0")
+        let empty = RegistryClient.digest([])
+        #expect(try await client.request(.PUT, "\(location)?digest=\(empty)").status == .created)
+        let pulled = try await client.request(.GET, "/v2/app/blobs/\(empty)")
+        #expect(pulled.status == .ok)
+        #expect(pulled.bytes.isEmpty)
+        await second.stop()
+    }
+
     @Test func clientDisconnectingMidPatchLeavesTheSessionAtItsLastCommittedLength() async throws {
         try await TestRegistry.with { client in
             let location = try #require(try await client.request(.POST, "/v2/app/blobs/uploads/").header("Location"))
@@ -253,7 +274,7 @@ struct BlobUploadTests {
                 status = try await client.request(.GET, location).status
             }
             #expect(status == .notFound)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: client.registry.root + "/uploads").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: client.registry.root + "/uploads") == [])
         }
     }
 }

@@ -84,10 +84,12 @@ struct TokenAuthTests {
     }
 
     @Test func expiredTokensAreRefused() async throws {
-        try await withTokenRegistry(lifetime: .seconds(1)) { client in
+        // Expiry times are whole seconds, so a token lives between 2 and 3 s here: long enough for
+        // the first request even when the machine is busy with other tests.
+        try await withTokenRegistry(lifetime: .seconds(3)) { client in
             let alice = try bearer(try await token(client, user: "alice", scope: "repository:team/app:pull"))
             #expect(try await client.request(.GET, "/v2/", headers: [alice]).status == .ok)
-            try await Task.sleep(for: .milliseconds(2200))
+            try await Task.sleep(for: .milliseconds(4200))
             let expired = try await client.request(.GET, "/v2/", headers: [alice])
             #expect(expired.status == .unauthorized)
             #expect(expired.header("WWW-Authenticate")?.contains(#"error="invalid_token""#) == true)

@@ -49,7 +49,7 @@ struct CachedMetadataStoreTests {
             #expect(try await store.manifest(taggedAs: Tag("v1")!, in: repository) == nil)
             #expect(try await store.tags(in: repository, after: nil, limit: 10) == nil)
 
-            try await store.linkBlob(blob, size: 1, into: repository)
+            try await store.addBlob(blob, size: 1, into: repository)
             _ = try await store.putManifest(manifest(1), tag: Tag("v1"), in: repository)
             #expect(try await store.blobSize(blob, in: repository) == 1)
             #expect(try await store.manifest(taggedAs: Tag("v1")!, in: repository)?.digest == manifest(1).digest)

@@ -35,7 +35,7 @@ struct SQLiteMetadataStoreTests {
             let outcome = try await store.putManifest(manifest(9, blobs: [blob]), tag: Tag("v1"), in: repository)
             #expect(outcome == .missingReferences([blob]))
             #expect(try await store.tags(in: repository, after: nil, limit: 10) == nil)
-            try await store.linkBlob(blob, size: 1, into: repository)
+            try await store.addBlob(blob, size: 1, into: repository)
             #expect(try await store.putManifest(manifest(9, blobs: [blob]), tag: Tag("v1"), in: repository) == .stored)
             #expect(try await store.manifest(taggedAs: Tag("v1")!, in: repository)?.digest == DigestHasher.digest(of: [9]))
         }
@@ -61,7 +61,7 @@ struct SQLiteMetadataStoreTests {
             #expect(try await store.upload(id)?.committedLength == 42)
             #expect(try await store.uploads(notUpdatedSince: Date(timeIntervalSinceNow: -60)).isEmpty)
             #expect(try await store.uploads(notUpdatedSince: Date(timeIntervalSinceNow: 60)).map(\.id) == [id])
-            try await store.finishUpload(id, linking: DigestHasher.digest(of: [3]), size: 1, into: repository)
+            try await store.finishUpload(id, linking: DigestHasher.digest(of: [3]), size: 1, into: repository, storing: {})
             #expect(try await store.upload(id) == nil)
             #expect(try await store.blobSize(DigestHasher.digest(of: [3]), in: repository) == 1)
         }
@@ -73,7 +73,7 @@ struct SQLiteMetadataStoreTests {
                 for index in 0..<50 {
                     group.addTask {
                         let blob = DigestHasher.digest(of: [UInt8(index), 1])
-                        try await store.linkBlob(blob, size: 2, into: self.repository)
+                        try await store.addBlob(blob, size: 2, into: self.repository)
                         let outcome = try await store.putManifest(
                             self.manifest(UInt8(index), blobs: [blob]), tag: Tag("t\(index)"), in: self.repository)
                         #expect(outcome == .stored)
