@@ -167,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistryCoreTests",
-            dependencies: ["RegistryCore"]
+            dependencies: ["RegistryCore", "RegistryModel", "RegistryStorage"]
         ),
         .testTarget(
             name: "RegistryModelTests",
@@ -183,6 +183,7 @@ let package = Package(
                 "RegistryServer",
                 "RegistryTestSupport",
                 "RegistryModel",
+                "RegistryCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -59,6 +59,7 @@ def normalize(database):
                            ("repository_blobs", ["created_at"]), ("manifests", ["created_at"]),
                            ("tags", ["updated_at"])):
         connection.execute(f"UPDATE {table} SET " + ", ".join(f"{c} = 0" for c in columns))
+    connection.execute("UPDATE tags SET pulled_at = NULL")
     connection.commit()
     connection.execute("PRAGMA journal_mode=DELETE")
     connection.execute("VACUUM")

@@ -7,6 +7,7 @@ extension Registry {
         guard let size = try await metadata.blobSize(digest, in: repository) else {
             throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
         }
+        uses?.used(digest, in: repository)
         return size
     }
 

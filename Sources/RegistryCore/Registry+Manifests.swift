@@ -26,6 +26,7 @@ extension Registry {
             guard let manifest = try await metadata.manifest(taggedAs: tag, in: repository) else {
                 throw RegistryError(.manifestUnknown, detail: ["tag": tag.value])
             }
+            uses?.pulled(tag, in: repository)
             switch ContentNegotiation.decide(
                 storedMediaType: manifest.mediaType, accepted: accepted, defaultPlatform: options.defaultPlatform)
             {
@@ -101,6 +102,15 @@ extension Registry {
     }
 
     /// Deletes a manifest and its tags (by digest) or only the tag (by tag).
+    /// Deletes a repository's tags, manifests and blob links. Its blobs are reclaimed by the
+    /// next garbage collection, unless other repositories use them.
+    public func deleteRepository(_ repository: RepositoryName) async throws {
+        try requireDeletesEnabled()
+        guard try await metadata.deleteRepository(repository) else {
+            throw RegistryError(.nameUnknown, detail: ["name": repository.value])
+        }
+    }
+
     public func deleteManifest(_ reference: Reference, in repository: RepositoryName) async throws {
         try requireDeletesEnabled()
         switch reference {

@@ -12,16 +12,19 @@ public final class Registry: Sendable {
     let uploads: any UploadStore
     let sessions = UploadSessionTable()
     let logger: Logger
+    /// Notes pulls and blob uses for retention and garbage collection; nil records nothing.
+    let uses: UseRecorder?
 
     public init(
         metadata: any MetadataStore, blobs: any BlobStore, uploads: any UploadStore,
-        options: RegistryOptions, logger: Logger
+        options: RegistryOptions, logger: Logger, uses: UseRecorder? = nil
     ) {
         self.metadata = metadata
         self.blobs = blobs
         self.uploads = uploads
         self.options = options
         self.logger = logger
+        self.uses = uses
     }
 
     /// Throws `UNSUPPORTED` when the registry is read-only.

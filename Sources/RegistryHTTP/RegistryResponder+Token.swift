@@ -61,6 +61,8 @@ extension RegistryResponder {
                 return actions.isEmpty ? nil : ResourceAccess(type: "repository", name: scope.name, actions: actions.map(\.rawValue))
             case "registry" where scope.name == "catalog" && subject != nil:
                 return ResourceAccess(type: "registry", name: "catalog", actions: ["*"])
+            case "registry" where scope.name == "admin" && access.policy.isAdmin(subject):
+                return ResourceAccess(type: "registry", name: "admin", actions: ["*"])
             default:
                 return nil
             }

@@ -11,10 +11,13 @@ public struct RegistryResponder: HTTPResponder {
     /// Logins and per-repository rights; nil serves everyone everything.
     let access: AccessControl?
     let logger: Logger
+    /// Runs the admin endpoint's collections; nil where the registry cannot write.
+    let garbageCollection: GarbageCollectionService?
 
-    public init(registry: Registry, access: AccessControl? = nil, logger: Logger) {
+    public init(registry: Registry, access: AccessControl? = nil, garbageCollection: GarbageCollectionService? = nil, logger: Logger) {
         self.registry = registry
         self.access = access
+        self.garbageCollection = garbageCollection
         self.logger = logger
     }
 
@@ -98,6 +101,15 @@ public struct RegistryResponder: HTTPResponder {
             let repository = try RepositoryName(validating: name)
             try authorize([.pull], on: repository, for: identity, request)
             return try await tags(in: repository, request: request)
+        case .collectGarbage:
+            try allow(method, [.POST])
+            try requireAdmin(identity, request)
+            return try await collectGarbage(request)
+        case .adminRepository(let name):
+            try allow(method, [.DELETE])
+            let repository = try RepositoryName(validating: name)
+            try requireAdmin(identity, request)
+            return try await deleteRepository(repository)
         case .referrers(let name, let digest):
             try allow(method, [.GET])
             let repository = try RepositoryName(validating: name)
@@ -127,6 +139,18 @@ public struct RegistryResponder: HTTPResponder {
                 "user": "\(identity.name ?? "-")", "repository": "\(repository)",
                 "actions": "\(actions.sorted().map(\.rawValue).joined(separator: ","))",
                 "method": "\(request.method.rawValue)", "remote": "\(request.remoteAddress ?? "-")",
+            ])
+            throw error
+        }
+    }
+
+    private func requireAdmin(_ identity: AccessControl.Identity, _ request: Request) throws(RegistryError) {
+        guard let access else { return }
+        do {
+            try access.requireAdmin(identity)
+        } catch {
+            logger.notice("admin access denied", metadata: [
+                "user": "\(identity.name ?? "-")", "path": "\(request.path)", "remote": "\(request.remoteAddress ?? "-")",
             ])
             throw error
         }

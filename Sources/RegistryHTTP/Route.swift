@@ -17,6 +17,10 @@ enum Route: Equatable {
     case manifest(name: String, reference: String)
     case tags(name: String)
     case referrers(name: String, digest: String)
+    /// `/v2/_admin/gc`: run a garbage collection now.
+    case collectGarbage
+    /// `/v2/_admin/repositories/<name>`: delete a repository.
+    case adminRepository(name: String)
 
     init?(path: String) {
         switch path {
@@ -25,7 +29,14 @@ enum Route: Equatable {
         case "/healthz": self = .health; return
         case "/readyz": self = .ready; return
         case "/token": self = .token; return
+        case "/v2/_admin/gc": self = .collectGarbage; return
         default: break
+        }
+        // No repository name starts with `_`, so these never shadow a repository's endpoints.
+        let adminRepositories = "/v2/_admin/repositories/"
+        if path.hasPrefix(adminRepositories) {
+            self = .adminRepository(name: PercentDecoding.decode(path.dropFirst(adminRepositories.count)))
+            return
         }
         guard path.hasPrefix("/v2/") else { return nil }
         let segments = path.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)

@@ -36,12 +36,23 @@ public final class RegistryApplication: Service {
             path: layout.metadataDatabase.string, readOnly: readOnly, logger: logger)
         let metadata = CachedMetadataStore(wrapping: database) { try await database.changeCounter() }
         do {
+            let uses = readOnly ? nil : UseRecorder(metadata: database)
             let registry = Registry(
-                metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger)
+                metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger,
+                uses: uses)
+            var lifecycle: Lifecycle?
             if !readOnly {
                 try await registry.removeOrphanUploadFiles()
+                lifecycle = Lifecycle(
+                    uses: uses!,
+                    garbageCollection: GarbageCollectionService(
+                        collector: GarbageCollector(metadata: database, blobs: files, logger: logger),
+                        options: configuration.garbageCollectionOptions,
+                        afterCollection: { metadata.dropAll() }),
+                    scrubber: Scrubber(metadata: database, blobs: files, logger: logger))
             }
-            try await serve(registry)
+            try await serve(registry, lifecycle: lifecycle)
+            try? await uses?.flush()
         } catch {
             try? await metadata.close()
             throw error
@@ -50,7 +61,14 @@ public final class RegistryApplication: Service {
         logger.info("stopped")
     }
 
-    private func serve(_ registry: Registry) async throws {
+    /// The background side of storage lifecycle, for a registry that can write.
+    private struct Lifecycle {
+        var uses: UseRecorder
+        var garbageCollection: GarbageCollectionService
+        var scrubber: Scrubber
+    }
+
+    private func serve(_ registry: Registry, lifecycle: Lifecycle?) async throws {
         let tls = try configuration.tlsCertificate.map { certificate in
             try TLSContextStore(settings: TLSSettings(
                 certificatePath: certificate, privateKeyPath: configuration.tlsKey ?? "",
@@ -60,7 +78,9 @@ public final class RegistryApplication: Service {
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port,
                 idleTimeout: .seconds(configuration.idleTimeout.components.seconds)),
-            responder: RegistryResponder(registry: registry, access: try await accessControl(), logger: logger),
+            responder: RegistryResponder(
+                registry: registry, access: try await accessControl(), garbageCollection: lifecycle?.garbageCollection,
+                logger: logger),
             logger: logger,
             tls: tls)
         logger.info("starting", metadata: [
@@ -81,6 +101,17 @@ public final class RegistryApplication: Service {
                 if let tls {
                     group.addTask { await Self.reloadCertificatesOnSIGHUP(tls, logger: logger) }
                 }
+                if let lifecycle {
+                    group.addTask { await Self.recordUsesPeriodically(lifecycle.uses, logger: logger) }
+                    if let interval = configuration.gcInterval {
+                        group.addTask { await Self.collectGarbagePeriodically(lifecycle.garbageCollection, every: interval, logger: logger) }
+                    }
+                    if let interval = configuration.scrubInterval {
+                        let options = Scrubber.Options(
+                            repair: configuration.scrubRepair, bytesPerSecond: Int64(configuration.scrubRateMiBPerSecond) << 20)
+                        group.addTask { await Self.scrubPeriodically(lifecycle.scrubber, options, every: interval, logger: logger) }
+                    }
+                }
                 // The server returns once it has shut down; the janitor goes with it.
                 try await group.next()
                 group.cancelAll()
@@ -100,6 +131,54 @@ public final class RegistryApplication: Service {
                 if removed > 0 { logger.info("expired upload sessions", metadata: ["count": "\(removed)"]) }
             } catch {
                 logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Writes pulls and blob uses once a second (retention and GC read them).
+    private static func recordUsesPeriodically(_ uses: UseRecorder, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            do {
+                try await uses.flush()
+            } catch {
+                logger.warning("recording pulls failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private static func collectGarbagePeriodically(_ service: GarbageCollectionService, every interval: Duration, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard !Task.isCancelled else { break }
+            do {
+                _ = try await service.collect()
+            } catch {
+                logger.warning("garbage collection failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// A full, rate-limited pass every `interval` (counted from the end of the previous one).
+    private static func scrubPeriodically(_ scrubber: Scrubber, _ options: Scrubber.Options, every interval: Duration, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard !Task.isCancelled else { break }
+            do {
+                let report = try await scrubber.scrub(options)
+                let metadata: Logger.Metadata = [
+                    "checked": "\(report.checked)", "corrupt": "\(report.corrupt.count)", "missing": "\(report.missing.count)",
+                    "dangling": "\(report.dangling.count)", "unrecorded": "\(report.unrecorded.count)",
+                ]
+                if report.isClean {
+                    logger.info("scrub finished", metadata: metadata)
+                } else {
+                    logger.error("scrub found damage", metadata: metadata)
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.warning("scrub failed", metadata: ["error": "\(error)"])
             }
         }
     }

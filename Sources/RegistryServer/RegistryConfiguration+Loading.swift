@@ -28,9 +28,11 @@ extension RegistryConfiguration {
             EnvironmentVariablesProvider(environmentVariables: registryEnvironment).prefixKeys(with: ["registry"]),
         ]
         var accessNode: Node?
+        var retentionRules: Node?
         if let configFile {
             let root = try validateKeys(ofYAMLFile: configFile, known: Set(known.keys))
             accessNode = root?.mapping?["auth"]
+            retentionRules = root?.mapping?["retention"]?.mapping?["rules"]
             providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
         }
         let reader = ConfigReader(providers: providers)
@@ -45,6 +47,9 @@ extension RegistryConfiguration {
             let anonymousPull = configuration.accessPolicy.anonymousPull
             configuration.accessPolicy = try AccessPolicyYAML.parse(accessNode)
             configuration.accessPolicy.anonymousPull = anonymousPull
+        }
+        if let retentionRules {
+            configuration.retention.rules = try RetentionYAML.parse(retentionRules)
         }
         switch (configuration.tlsCertificate, configuration.tlsKey) {
         case (nil, nil):
@@ -78,16 +83,19 @@ extension RegistryConfiguration {
             throw ConfigurationError.unreadableFile(path: path, reason: "not valid YAML: \(error)")
         }
         guard let node else { return nil }
-        for key in leafKeys(of: node, prefix: []) where !known.contains(key) && !AccessPolicyYAML.structuredKeys.contains(key) {
+        for key in leafKeys(of: node, prefix: []) where !known.contains(key) && !structuredKeys.contains(key) {
             throw ConfigurationError.unknownKey(key, source: path)
         }
         return node
     }
 
+    /// Sections read by their own parsers rather than key by key.
+    private static let structuredKeys = AccessPolicyYAML.structuredKeys.union(RetentionYAML.structuredKeys)
+
     private static func leafKeys(of node: Node, prefix: [String]) -> [String] {
         let dotted = prefix.joined(separator: ".")
         // Structured sections (access rules) are validated by their own parser.
-        guard let mapping = node.mapping, !AccessPolicyYAML.structuredKeys.contains(dotted) else { return [dotted] }
+        guard let mapping = node.mapping, !structuredKeys.contains(dotted) else { return [dotted] }
         return mapping.flatMap { key, value in leafKeys(of: value, prefix: prefix + [key.string ?? "?"]) }
     }
 }

@@ -40,8 +40,22 @@ public struct RegistryConfiguration: Sendable, Equatable {
     /// ES256 public key (PEM) or JWKS file of an external token server whose tokens are accepted.
     public var tokenTrustedKey: String?
     public var tokenJWKS: String?
+    /// Background garbage collection: how often (nil: never), and how.
+    public var gcInterval: Duration? = .seconds(3600)
+    public var gcGracePeriod: Duration = .seconds(3600)
+    public var gcDeleteUntagged = false
+    public var retention = RetentionPolicy()
+    /// Background scrub: how often a full pass starts (nil: never), its rate, and whether it
+    /// quarantines what it finds corrupt.
+    public var scrubInterval: Duration?
+    public var scrubRateMiBPerSecond = 16
+    public var scrubRepair = false
 
     public init() {}
+
+    var garbageCollectionOptions: GarbageCollector.Options {
+        GarbageCollector.Options(gracePeriod: gcGracePeriod, deleteUntagged: gcDeleteUntagged, retention: retention)
+    }
 
     var registryOptions: RegistryOptions {
         RegistryOptions(
@@ -127,6 +141,30 @@ struct ConfigurationKey: Sendable {
         .init(path: ["auth", "token", "jwks"]) { config, value throws(ConfigurationError) in
             config.tokenJWKS = try ExistingFile.path(value, key: "auth.token.jwks")
         },
+        .init(path: ["gc", "interval"]) { config, value throws(ConfigurationError) in
+            config.gcInterval = try OptionalDuration.parse(value, key: "gc.interval")
+        },
+        .init(path: ["gc", "grace_period"]) { config, value throws(ConfigurationError) in
+            config.gcGracePeriod = try DurationParser.parse(value, key: "gc.grace_period")
+        },
+        .init(path: ["gc", "delete_untagged"]) { config, value throws(ConfigurationError) in
+            config.gcDeleteUntagged = try BooleanParser.parse(value, key: "gc.delete_untagged")
+        },
+        .init(path: ["retention", "dry_run"]) { config, value throws(ConfigurationError) in
+            config.retention.dryRun = try BooleanParser.parse(value, key: "retention.dry_run")
+        },
+        .init(path: ["scrub", "interval"]) { config, value throws(ConfigurationError) in
+            config.scrubInterval = try OptionalDuration.parse(value, key: "scrub.interval")
+        },
+        .init(path: ["scrub", "rate"]) { config, value throws(ConfigurationError) in
+            guard let rate = Int(value.lowercased().replacingOccurrences(of: "mib/s", with: "")), rate > 0 else {
+                throw .invalidValue(key: "scrub.rate", value: value, expected: "MiB per second, e.g. 16")
+            }
+            config.scrubRateMiBPerSecond = rate
+        },
+        .init(path: ["scrub", "repair"]) { config, value throws(ConfigurationError) in
+            config.scrubRepair = try BooleanParser.parse(value, key: "scrub.repair")
+        },
         .init(path: ["log", "level"]) { config, value throws(ConfigurationError) in
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
                 throw .invalidValue(key: "log.level", value: value, expected: "trace, debug, info, notice, warning, error or critical")
@@ -187,6 +225,14 @@ enum BooleanParser {
         case "false", "no", "off", "0": return false
         default: throw .invalidValue(key: key, value: value, expected: "true or false")
         }
+    }
+}
+
+/// A duration, or `off` (also `0`, `never`) for a periodic task that must not run.
+enum OptionalDuration {
+    static func parse(_ value: String, key: String) throws(ConfigurationError) -> Duration? {
+        if ["off", "0", "never", "false"].contains(value.lowercased()) { return nil }
+        return try DurationParser.parse(value, key: key)
     }
 }
 

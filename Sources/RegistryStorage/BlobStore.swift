@@ -14,8 +14,19 @@ public protocol BlobStore: Sendable {
     @discardableResult
     func delete(_ digest: Digest) async throws -> Bool
 
+    /// Removes many blobs' bytes at once (garbage collection); missing ones are no error.
+    func delete(_ digests: [Digest]) async throws
+
     /// Whether the store can create files (for readiness checks).
     func checkWritable() async throws
+
+    /// Moves a blob's bytes aside (kept for inspection, never served). Returns whether there
+    /// was anything to move.
+    @discardableResult
+    func quarantine(_ digest: Digest) async throws -> Bool
+
+    /// Every digest that has bytes in the store (for scrubbing: files no record owns).
+    func storedDigests() async throws -> [Digest]
 }
 
 /// An opened blob. The holder must either call ``close()`` or take the descriptor with

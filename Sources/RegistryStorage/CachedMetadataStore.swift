@@ -192,6 +192,15 @@ public final class CachedMetadataStore: MetadataStore {
         try await invalidating(repository) { try await base.deleteTag(tag, in: repository) }
     }
 
+    public func deleteRepository(_ repository: RepositoryName) async throws -> Bool {
+        try await invalidating(repository) { try await base.deleteRepository(repository) }
+    }
+
+    /// Forgets everything cached, after maintenance that touched many repositories at once.
+    public func dropAll() {
+        state.withLockedValue { $0.dropAll() }
+    }
+
     public func finishUpload(
         _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
         storing data: @escaping @Sendable () async throws -> Void

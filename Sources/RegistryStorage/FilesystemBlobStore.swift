@@ -56,11 +56,62 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         try await fileSystem.removeItem(at: layout.blobPath(for: digest), strategy: .platformDefault, recursively: false) > 0
     }
 
+    public func delete(_ digests: [Digest]) async throws {
+        // One trip to the I/O threads for the whole batch rather than one per file.
+        let paths = digests.map { layout.blobPath(for: $0).string }
+        try await threadPool.runIfActive {
+            for path in paths where unlink(path) != 0 && errno != ENOENT {
+                throw StorageError.systemCall("unlink", errno: errno, path: path)
+            }
+        }
+    }
+
     public func checkWritable() async throws {
         let probe = layout.uploadsDirectory.appending(".ready-\(UploadID().value)")
         let handle = try await fileSystem.openFile(forWritingAt: probe, options: .newFile(replaceExisting: false))
         try await handle.close()
         try await fileSystem.removeItem(at: probe, strategy: .platformDefault, recursively: false)
+    }
+
+    public func quarantine(_ digest: Digest) async throws -> Bool {
+        try await fileSystem.createDirectory(at: layout.quarantineDirectory, withIntermediateDirectories: true, permissions: nil)
+        do {
+            try await fileSystem.replaceItem(at: layout.quarantinePath(for: digest), withItemAt: layout.blobPath(for: digest))
+            return true
+        } catch let error as FileSystemError where error.code == .notFound {
+            return false
+        }
+    }
+
+    public func storedDigests() async throws -> [Digest] {
+        var digests: [Digest] = []
+        for algorithm in try await entries(of: layout.blobsDirectory) {
+            for prefix in try await entries(of: layout.blobsDirectory.appending(algorithm)) {
+                for encoded in try await entries(of: layout.blobsDirectory.appending(algorithm).appending(prefix)) {
+                    if let digest = try? Digest(parsing: "\(algorithm):\(encoded)") { digests.append(digest) }
+                }
+            }
+        }
+        return digests.sorted()
+    }
+
+    /// Names in a directory; none when it does not exist.
+    private func entries(of directory: FilePath) async throws -> [String] {
+        let handle: DirectoryFileHandle
+        do {
+            handle = try await fileSystem.openDirectory(atPath: directory, options: .init())
+        } catch let error as FileSystemError where error.code == .notFound {
+            return []
+        }
+        var names: [String] = []
+        do {
+            for try await entry in handle.listContents() { names.append(entry.name.string) }
+        } catch {
+            try? await handle.close()
+            throw error
+        }
+        try await handle.close()
+        return names
     }
 
     // MARK: UploadStore
@@ -139,18 +190,7 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
     }
 
     public func allSessions() async throws -> [UploadID] {
-        let directory = try await fileSystem.openDirectory(atPath: layout.uploadsDirectory, options: .init())
-        var ids: [UploadID] = []
-        do {
-            for try await entry in directory.listContents() {
-                if let id = UploadID(entry.name.string) { ids.append(id) }
-            }
-        } catch {
-            try? await directory.close()
-            throw error
-        }
-        try await directory.close()
-        return ids
+        try await entries(of: layout.uploadsDirectory).compactMap(UploadID.init)
     }
 }
 

@@ -26,6 +26,9 @@ public protocol MetadataStore: Sendable {
     /// Deletes a manifest and every tag pointing at it.
     func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool
     func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool
+    /// Deletes a repository: its tags, manifests and blob links. The blobs themselves go with
+    /// the next garbage collection if nothing else uses them. False for an unknown repository.
+    func deleteRepository(_ repository: RepositoryName) async throws -> Bool
     /// Tags in lexical order after `last`, at most `limit`; `nil` when the repository is unknown.
     func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [String]?
     func repositories(after last: String?, limit: Int) async throws -> [String]

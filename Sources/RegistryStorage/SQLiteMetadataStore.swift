@@ -13,7 +13,7 @@ import SQLiteNIO
 /// allows without blocking the writer. Every call runs on a dedicated thread pool, never on an
 /// event loop.
 public final class SQLiteMetadataStore: MetadataStore {
-    private let writer: SQLiteConnection
+    let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     /// Only asks `PRAGMA data_version`, whose answer is per connection: it moves when any
     /// other connection, in this process or another, commits.
@@ -52,10 +52,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             } else {
                 _ = try await writer.query("PRAGMA journal_mode=WAL")
                 _ = try await writer.query("PRAGMA synchronous=NORMAL")
-                for statement in SQLiteSchema.statements {
-                    _ = try await writer.query(statement)
-                }
-                _ = try await writer.query("PRAGMA user_version=\(SQLiteSchema.version)")
+                try await migrate(writer)
             }
             var readers: [SQLiteConnection] = []
             for _ in 0...readerCount {
@@ -68,6 +65,28 @@ public final class SQLiteMetadataStore: MetadataStore {
             return SQLiteMetadataStore(writer: writer, readers: readers, watcher: watcher, threadPool: threadPool)
         } catch {
             try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Creates the schema, or upgrades one that an older version made (0 is a new database).
+    private static func migrate(_ writer: SQLiteConnection) async throws {
+        let found = try await writer.query("PRAGMA user_version").first?.column("user_version")?.integer ?? 0
+        guard found <= SQLiteSchema.version else {
+            throw MetadataError.corrupt("the database has schema version \(found), newer than this registry's \(SQLiteSchema.version)")
+        }
+        _ = try await writer.query("BEGIN IMMEDIATE")
+        do {
+            if found > 0 {
+                for version in found..<SQLiteSchema.version {
+                    for statement in SQLiteSchema.migrations[version] ?? [] { _ = try await writer.query(statement) }
+                }
+            }
+            for statement in SQLiteSchema.statements { _ = try await writer.query(statement) }
+            _ = try await writer.query("PRAGMA user_version=\(SQLiteSchema.version)")
+            _ = try await writer.query("COMMIT")
+        } catch {
+            _ = try? await writer.query("ROLLBACK")
             throw error
         }
     }
@@ -94,7 +113,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     // MARK: Connections and transactions
 
-    private var reader: SQLiteConnection {
+    var reader: SQLiteConnection {
         let index = nextReader.withLockedValue { value in
             value = (value + 1) % readers.count
             return value
@@ -102,14 +121,17 @@ public final class SQLiteMetadataStore: MetadataStore {
         return readers[index]
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection.
-    private func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection; with
+    /// `rollingBack`, undoes it all at the end (dry runs).
+    func transaction<T: Sendable>(
+        rollingBack: Bool = false, _ body: @escaping @Sendable (SQLiteConnection) async throws -> T
+    ) async throws -> T {
         let writer = self.writer
         return try await writeLock.withLock {
             _ = try await writer.query("BEGIN IMMEDIATE")
             do {
                 let result = try await body(writer)
-                _ = try await writer.query("COMMIT")
+                _ = try await writer.query(rollingBack ? "ROLLBACK" : "COMMIT")
                 return result
             } catch {
                 _ = try? await writer.query("ROLLBACK")
@@ -121,20 +143,20 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// Runs one writing statement on the writer connection. SQLite makes a single statement its
     /// own transaction, which saves the two extra round trips of `BEGIN` and `COMMIT`.
     @discardableResult
-    private func write(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+    func write(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
         let writer = self.writer
         return try await writeLock.withLock {
             try await writer.query(sql, binds)
         }
     }
 
-    private static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    private static func repositoryID(_ name: RepositoryName, on connection: SQLiteConnection) async throws -> Int64? {
+    static func repositoryID(_ name: RepositoryName, on connection: SQLiteConnection) async throws -> Int64? {
         try await connection.query("SELECT id FROM repositories WHERE name = ?", [.text(name.value)]).first?.column("id")?.int64
     }
 
-    private static func ensureRepository(_ name: RepositoryName, on connection: SQLiteConnection) async throws -> Int64 {
+    static func ensureRepository(_ name: RepositoryName, on connection: SQLiteConnection) async throws -> Int64 {
         if let id = try await repositoryID(name, on: connection) { return id }
         let rows = try await connection.query(
             "INSERT INTO repositories (name, created_at) VALUES (?, ?) RETURNING id", [.text(name.value), .int64(now)])
@@ -292,7 +314,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     /// Statement size for batched queries, well under SQLite's limit of bound parameters.
-    private static let rowsPerStatement = 200
+    static let rowsPerStatement = 200
 
     /// Which of `digests` have no row in `table` (`repository_blobs` or `manifests`) for the
     /// repository, asked in batches rather than one query per digest.
@@ -441,7 +463,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             updatedAt: Date(timeIntervalSince1970: Double(updated) / 1000))
     }
 
-    private static func milliseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
+    static func milliseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
 
     public func checkReachable() async throws {
         _ = try await reader.query("SELECT 1 AS ok")
@@ -468,7 +490,7 @@ extension SQLiteData {
 
 extension Array {
     /// Consecutive slices of at most `size` elements.
-    fileprivate func chunked(_ size: Int) -> [ArraySlice<Element>] {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

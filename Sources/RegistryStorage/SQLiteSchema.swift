@@ -1,6 +1,12 @@
 /// The metadata schema. Every listing the API offers is served by a primary key or an index.
 enum SQLiteSchema {
-    static let version = 1
+    static let version = 2
+
+    /// Brings a database made by an older version up to date, keyed by the version it has.
+    static let migrations: [Int: [String]] = [
+        // 2: when each tag was last pulled, for retention rules.
+        1: ["ALTER TABLE tags ADD COLUMN pulled_at INTEGER"],
+    ]
 
     static let statements: [String] = [
         """
@@ -56,6 +62,7 @@ enum SQLiteSchema {
             name TEXT NOT NULL,
             manifest_digest TEXT NOT NULL,
             updated_at INTEGER NOT NULL,
+            pulled_at INTEGER,
             PRIMARY KEY (repository_id, name)
         ) WITHOUT ROWID
         """,

@@ -20,6 +20,12 @@ public struct StorageLayout: Sendable {
     public var blobsDirectory: FilePath { root.appending("blobs") }
     public var uploadsDirectory: FilePath { root.appending("uploads") }
     public var metadataDatabase: FilePath { root.appending("metadata.sqlite") }
+    /// Blobs whose bytes did not match their digest, moved aside by `registry scrub --repair`.
+    public var quarantineDirectory: FilePath { root.appending("quarantine") }
+
+    public func quarantinePath(for digest: Digest) -> FilePath {
+        quarantineDirectory.appending("\(digest.algorithm.rawValue)-\(digest.encoded)")
+    }
 
     public func blobDirectory(for digest: Digest) -> FilePath {
         blobsDirectory.appending(digest.algorithm.rawValue).appending(String(digest.encoded.prefix(2)))

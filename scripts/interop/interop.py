@@ -668,6 +668,109 @@ def storage_example_checks(ctx, registry_binary):
     ctx.suite.check("storage-example: served --read-only, every image pulls with the committed digests", pull_fixture)
 
 
+def lifecycle_checks(ctx, registry_binary):
+    """Deleting images and getting the space back, with the maintenance commands run on the root
+    of a registry that keeps serving: skopeo deletes an image sharing its base layer with
+    another, `registry gc` frees exactly the layers only it used, `registry du` agrees with the
+    files on disk, `registry scrub` finds a layer corrupted on purpose and `--repair` lets the
+    next push heal it, `registry rm` deletes a repository."""
+    suite, images = ctx.suite, ctx.images
+    base = os.path.join(ctx.work, "lifecycle")
+    os.makedirs(base, exist_ok=True)
+    config = os.path.join(base, "registry.yaml")
+    with open(config, "w") as f:
+        f.write("gc:\n  interval: off\n  grace_period: 1s\n")
+    registry = Registry(registry_binary, base, extra_args=["--config", config])
+    tls = ["--dest-tls-verify=false"]
+
+    def maintenance(*args, check=True):
+        result = subprocess.run([registry_binary, *args, "--root", registry.root, "--config", config],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if check and result.returncode != 0:
+            raise CheckFailed(f"registry {' '.join(args)} exited {result.returncode}:\n{result.stdout}")
+        return result
+
+    def files_on_disk():
+        sizes = {}
+        for directory, _, files in os.walk(os.path.join(registry.root, "blobs")):
+            for name in files:
+                sizes[name] = os.path.getsize(os.path.join(directory, name))
+        return sizes
+
+    def usage():
+        figures = json.loads(maintenance("du", "--json").stdout)
+        expect(figures["total"]["physical_bytes"] == sum(files_on_disk().values()),
+               f"du says {figures['total']['physical_bytes']} bytes, the files hold {sum(files_on_disk().values())}")
+        return figures
+
+    def blobs_of(repository):
+        _, manifest = registry.manifest(repository, "v1")
+        return {d["digest"]: d["size"] for d in [manifest["config"]] + manifest["layers"]}
+
+    def pull(repository):
+        out = os.path.join(ctx.work, "lifecycle-pull-" + secrets.token_hex(4))
+        run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{registry.host}/{repository}:v1", f"oci:{out}:v1"])
+
+    def gc_frees_only_unshared_layers():
+        run(["skopeo", "copy", *tls, images.oci("base"), f"docker://{registry.host}/lifecycle/a:v1"])
+        run(["skopeo", "copy", *tls, images.oci("second"), f"docker://{registry.host}/lifecycle/b:v1"])
+        a, b = blobs_of("lifecycle/a"), blobs_of("lifecycle/b")
+        only_b = {d: size for d, size in b.items() if d not in a}
+        expect(only_b and set(a) & set(b), "the test images should share a layer and differ in another")
+        before = usage()["total"]["physical_bytes"]
+        digest, _ = registry.manifest("lifecycle/b", "v1")
+        run(["skopeo", "delete", "--tls-verify=false", f"docker://{registry.host}/lifecycle/b@{digest}"])
+        time.sleep(1.2)  # past the grace period
+        dry = json.loads(maintenance("gc", "--dry-run", "--json").stdout)["deleted"]
+        expect(dry["bytes_reclaimed"] == sum(only_b.values()), f"gc --dry-run would reclaim {dry['bytes_reclaimed']}, "
+                                                                f"expected {sum(only_b.values())}")
+        expect(usage()["total"]["physical_bytes"] == before, "gc --dry-run deleted something")
+        report = maintenance("gc").stdout
+        expect("blobs deleted: " + str(len(only_b)) in report, f"gc reported:\n{report}")
+        after = usage()["total"]["physical_bytes"]
+        expect(before - after == sum(only_b.values()), f"gc freed {before - after} bytes, expected {sum(only_b.values())}")
+        for digest in only_b:
+            expect(not registry.blob_files(digest), f"{digest}, used only by the deleted image, is still on disk")
+        for digest in a:
+            expect(registry.blob_files(digest), f"{digest} of the kept image was deleted")
+        pull("lifecycle/a")
+
+    def scrub_finds_and_repairs_corruption():
+        expect(maintenance("scrub").returncode == 0, "scrub of an intact root failed")
+        layer = registry.manifest("lifecycle/a", "v1")[1]["layers"][0]["digest"]
+        path = registry.blob_files(layer)[0]
+        with open(path, "r+b") as f:
+            f.seek(10)
+            byte = f.read(1)
+            f.seek(10)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        found = maintenance("scrub", check=False)
+        expect(found.returncode == 1 and layer in found.stdout, f"scrub missed the corrupted {layer}:\n{found.stdout}")
+        maintenance("scrub", "--repair")
+        time.sleep(1.2)  # the server notices outside changes within a second
+        run(["skopeo", "copy", *tls, images.oci("base"), f"docker://{registry.host}/lifecycle/a:v1"])
+        expect(maintenance("scrub").returncode == 0, "the re-push did not heal the quarantined layer")
+        pull("lifecycle/a")
+
+    def rm_then_gc_empties_the_root():
+        report = maintenance("rm", "lifecycle/a").stdout
+        expect("deleted repository lifecycle/a" in report, f"registry rm said:\n{report}")
+        status, _, body = registry.request("GET", "/v2/_catalog")
+        expect("lifecycle/a" not in json.loads(body)["repositories"], f"the catalog still lists lifecycle/a: {body!r}")
+        time.sleep(1.2)
+        maintenance("gc")
+        expect(not files_on_disk(), f"blobs left after deleting every repository: {sorted(files_on_disk())}")
+
+    try:
+        suite.check("lifecycle: skopeo delete + registry gc frees exactly the unshared layers, du matches the disk",
+                    gc_frees_only_unshared_layers)
+        suite.check("lifecycle: registry scrub finds a corrupted layer, --repair and a re-push heal it",
+                    scrub_finds_and_repairs_corruption)
+        suite.check("lifecycle: registry rm, then gc, leaves no blob", rm_then_gc_empties_the_root)
+    finally:
+        registry.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", required=True, help="path to the registry executable")
@@ -701,6 +804,7 @@ def main():
         if tool_available("skopeo"):
             storage_example_checks(ctx, os.path.abspath(args.registry))
             private_registry_checks(ctx, os.path.abspath(args.registry))
+            lifecycle_checks(ctx, os.path.abspath(args.registry))
     finally:
         registry.stop()
         if not args.keep:

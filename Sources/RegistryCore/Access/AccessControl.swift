@@ -140,6 +140,22 @@ public struct AccessControl: Sendable {
         }
     }
 
+    /// For maintenance endpoints (garbage collection, repository deletion): an admin of the
+    /// policy, or in token mode a token carrying `registry:admin:*` (which the built-in token
+    /// endpoint grants to admins only).
+    public func requireAdmin(_ identity: Identity) throws(RegistryError) {
+        if tokens != nil {
+            guard case .token(let token) = identity, token.grantsAdmin else {
+                throw unauthorized("a token for registry:admin:* is required", scope: "registry:admin:*")
+            }
+            return
+        }
+        if identity == .anonymous { throw unauthorized("authentication required") }
+        guard policy.isAdmin(identity.name) else {
+            throw RegistryError(.denied, message: "\(identity.name ?? "?") is not an admin of this registry")
+        }
+    }
+
     /// Whether the catalog may show `repository` to `identity`.
     public func catalogShows(_ repository: String, to identity: Identity) -> Bool {
         if tokens != nil { return policy.allowedActions(for: identity.name, on: repository).contains(.pull) }

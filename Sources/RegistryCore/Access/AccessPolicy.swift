@@ -56,6 +56,12 @@ public struct AccessPolicy: Sendable, Equatable {
         return covered ? [] : defaultActions
     }
 
+    /// Whether `user` is an admin, by name or through a group.
+    public func isAdmin(_ user: String?) -> Bool {
+        guard let user else { return false }
+        return admins.contains(user) || !groupsOf(user).isDisjoint(with: admins)
+    }
+
     private func groupsOf(_ user: String) -> Set<String> {
         Set(groups.filter { $0.value.contains(user) }.keys)
     }

@@ -119,6 +119,10 @@ public struct VerifiedToken: Sendable, Equatable {
     public var grantsCatalog: Bool {
         access.contains { $0.type == "registry" && $0.name == "catalog" && $0.actions.contains("*") }
     }
+
+    public var grantsAdmin: Bool {
+        access.contains { $0.type == "registry" && $0.name == "admin" && $0.actions.contains("*") }
+    }
 }
 
 /// One entry of a token's `access` claim: `{"type":"repository","name":"team/app","actions":["pull"]}`.

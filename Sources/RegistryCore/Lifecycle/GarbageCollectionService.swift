@@ -1,0 +1,34 @@
+import Foundation
+import RegistryModel
+
+/// The server's garbage collection: on a schedule and on demand (the admin endpoint), one at a
+/// time, with the configured options.
+public actor GarbageCollectionService {
+    public let collector: GarbageCollector
+    public let options: GarbageCollector.Options
+    /// Runs after every real (not dry) collection: the server drops its metadata cache.
+    private let afterCollection: @Sendable () -> Void
+    private var running = false
+
+    public init(collector: GarbageCollector, options: GarbageCollector.Options, afterCollection: @escaping @Sendable () -> Void = {}) {
+        self.collector = collector
+        self.options = options
+        self.afterCollection = afterCollection
+    }
+
+    /// Collects now. `deleteUntagged` and `dryRun` override the configured options for this run.
+    /// `TOOMANYREQUESTS` when a collection is already running in this process.
+    public func collect(deleteUntagged: Bool? = nil, dryRun: Bool? = nil) async throws -> GarbageCollectionReport {
+        guard !running else {
+            throw RegistryError(.tooManyRequests, message: "a garbage collection is already running")
+        }
+        running = true
+        defer { running = false }
+        var options = self.options
+        if let deleteUntagged { options.deleteUntagged = deleteUntagged }
+        if let dryRun { options.dryRun = dryRun }
+        let report = try await collector.collect(options)
+        if !options.dryRun { afterCollection() }
+        return report
+    }
+}

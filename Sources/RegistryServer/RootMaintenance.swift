@@ -1,0 +1,201 @@
+import Foundation
+import Logging
+import RegistryCore
+import RegistryModel
+import RegistryStorage
+import SystemPackage
+
+/// The maintenance commands (`registry gc`, `scrub`, `du`, `rm`) on a storage root, safe while a
+/// `registry serve` uses the same root: the SQLite database arbitrates (each step is a short
+/// write transaction; the server notices the changes within a second).
+public struct RootMaintenance: Sendable {
+    let configuration: RegistryConfiguration
+    let database: SQLiteMetadataStore
+    let files: FilesystemBlobStore
+    let logger: Logger
+
+    /// Opens the root of `configuration`, which must already hold a registry.
+    public static func open(_ configuration: RegistryConfiguration, logger: Logger) async throws -> RootMaintenance {
+        let layout = StorageLayout(root: FilePath(configuration.root))
+        guard FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
+            throw MaintenanceError.noRegistryRoot(configuration.root)
+        }
+        let database = try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, readerCount: 1, logger: logger)
+        return RootMaintenance(configuration: configuration, database: database, files: FilesystemBlobStore(layout: layout), logger: logger)
+    }
+
+    public func close() async throws {
+        try await database.close()
+    }
+
+    /// `registry gc`: the configured retention rules and grace period, with these overrides.
+    public func collectGarbage(deleteUntagged: Bool, dryRun: Bool, json: Bool) async throws -> String {
+        var options = configuration.garbageCollectionOptions
+        options.deleteUntagged = options.deleteUntagged || deleteUntagged
+        options.dryRun = dryRun
+        let report = try await GarbageCollector(metadata: database, blobs: files, logger: logger).collect(options)
+        if json { return try Self.json(GarbageCollectionSummary(report)) }
+        var lines = ["garbage collection\(dryRun ? " (dry run: nothing deleted)" : "") of \(configuration.root)"]
+        lines += Self.describe(report.result, verb: dryRun ? "would delete" : "deleted")
+        if let rules = report.retentionDryRun {
+            lines.append("retention rules are in dry-run mode; on their own they would delete:")
+            lines += Self.describe(rules, verb: "would delete").map { "  " + $0 }
+        }
+        lines.append("time: \(String(format: "%.3f", report.duration.timeInterval)) s")
+        return lines.joined(separator: "\n")
+    }
+
+    /// `registry scrub`. The second value is whether the root is free of damage.
+    public func scrub(repair: Bool) async throws -> (text: String, clean: Bool) {
+        let report = try await Scrubber(metadata: database, blobs: files, logger: logger).scrub(.init(repair: repair))
+        var lines = [
+            "scrubbed \(configuration.root): \(report.checked) blobs, \(ByteCount(report.bytes)) re-hashed in "
+                + String(format: "%.3f", report.duration.timeInterval) + " s"
+        ]
+        func list(_ title: String, _ digests: [Digest]) {
+            guard !digests.isEmpty else { return }
+            lines.append("\(title): \(digests.count)")
+            lines += digests.map { "  \($0)" }
+        }
+        list("corrupt (bytes do not match the digest)\(repair ? ", quarantined" : "")", report.corrupt)
+        list("missing (recorded, no file)\(repair ? ", forgotten" : "")", report.missing)
+        list("referenced by links or manifests but not stored", report.dangling)
+        list("files no record owns (left by a crash; not an error while a push commits)", report.unrecorded)
+        if report.isClean {
+            lines.append("no damage found")
+        } else if repair {
+            lines.append("repaired: the next push of each damaged digest stores it again for every repository")
+        } else {
+            lines.append("damage found: run with --repair to quarantine it, then push the affected images again")
+        }
+        return (lines.joined(separator: "\n"), report.isClean)
+    }
+
+    /// `registry du`.
+    public func usage(of repository: String?, json: Bool) async throws -> String {
+        let name = try repository.map { try RepositoryName(validating: $0) }
+        let figures = try await database.usage(of: name)
+        if let name, figures.repositories.isEmpty {
+            throw MaintenanceError.unknownRepository(name.value)
+        }
+        if json { return try Self.json(UsageSummary(figures, includeTotal: name == nil)) }
+        var rows = [["REPOSITORY", "MANIFESTS", "TAGS", "LOGICAL", "PHYSICAL", "SAVED BY SHARING"]]
+        for entry in figures.repositories {
+            rows.append([
+                entry.name.value, "\(entry.manifests)", "\(entry.tags)", "\(ByteCount(entry.logical))",
+                "\(ByteCount(entry.physical))", "\(ByteCount(entry.saved))",
+            ])
+        }
+        if name == nil {
+            rows.append([
+                "TOTAL (\(figures.blobs) blobs on disk)", "", "", "\(ByteCount(figures.logical))", "\(ByteCount(figures.physical))",
+                "\(ByteCount(figures.saved))",
+            ])
+        }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+
+    /// `registry rm`.
+    public func deleteRepository(_ repository: String) async throws -> String {
+        let name = try RepositoryName(validating: repository)
+        guard try await database.deleteRepository(name) else { throw MaintenanceError.unknownRepository(name.value) }
+        return "deleted repository \(name.value): its tags, manifests and blob links; "
+            + "`registry gc` reclaims the blobs no other repository uses"
+    }
+
+    private static func describe(_ result: CollectionResult, verb: String) -> [String] {
+        var lines: [String] = []
+        for (repository, tags) in result.deletedTags.sorted(by: { $0.key.value < $1.key.value }) {
+            lines.append("\(verb) tags of \(repository): \(tags.map(\.value).joined(separator: ", "))")
+        }
+        let manifests = result.deletedManifests.values.reduce(0) { $0 + $1.count }
+        lines.append("manifests \(verb == "deleted" ? "deleted" : "to delete"): \(manifests)")
+        lines.append("unused blob links removed: \(result.removedLinks)")
+        if !result.deletedRepositories.isEmpty {
+            lines.append("empty repositories removed: \(result.deletedRepositories.map(\.value).joined(separator: ", "))")
+        }
+        lines.append("blobs \(verb == "deleted" ? "deleted" : "to delete"): \(result.deletedBlobs.count), "
+            + "\(ByteCount(result.reclaimedBytes)) \(verb == "deleted" ? "reclaimed" : "to reclaim")")
+        return lines
+    }
+
+    private static func json<Value: Encodable>(_ value: Value) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// `registry du --json`.
+struct UsageSummary: Encodable {
+    struct Repository: Encodable {
+        var name: String
+        var manifests: Int
+        var tags: Int
+        var logicalBytes: Int64
+        var physicalBytes: Int64
+        var savedBytes: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case name, manifests, tags, logicalBytes = "logical_bytes", physicalBytes = "physical_bytes", savedBytes = "saved_bytes"
+        }
+    }
+
+    struct Total: Encodable {
+        var blobs: Int
+        var logicalBytes: Int64
+        var physicalBytes: Int64
+        var savedBytes: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case blobs, logicalBytes = "logical_bytes", physicalBytes = "physical_bytes", savedBytes = "saved_bytes"
+        }
+    }
+
+    var repositories: [Repository]
+    var total: Total?
+
+    init(_ figures: UsageFigures, includeTotal: Bool) {
+        repositories = figures.repositories.map {
+            Repository(
+                name: $0.name.value, manifests: $0.manifests, tags: $0.tags, logicalBytes: $0.logical,
+                physicalBytes: $0.physical, savedBytes: $0.saved)
+        }
+        total = includeTotal
+            ? Total(blobs: figures.blobs, logicalBytes: figures.logical, physicalBytes: figures.physical, savedBytes: figures.saved)
+            : nil
+    }
+}
+
+/// Bytes for people: `1.5 GiB`.
+struct ByteCount: CustomStringConvertible {
+    let bytes: Int64
+    init(_ bytes: Int64) { self.bytes = bytes }
+
+    var description: String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
+    }
+}
+
+public enum MaintenanceError: Error, CustomStringConvertible {
+    case noRegistryRoot(String)
+    case unknownRepository(String)
+
+    public var description: String {
+        switch self {
+        case .noRegistryRoot(let root): "\(root) is not a registry root (it has no metadata.sqlite)"
+        case .unknownRepository(let name): "no repository named \(name)"
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import RegistryModel
+
+/// What garbage collection, retention, scrubbing and usage reports need from the metadata store.
+/// Every decision that must be atomic with the registry's own writes (is this blob still unused?)
+/// is taken inside the store's transactions, so these work while a server writes to the same root.
+public protocol MetadataMaintenance: Sendable {
+    /// Every repository, in name order.
+    func repositoryNames() async throws -> [RepositoryName]
+
+    /// A repository's tags with their push and pull times, for retention rules.
+    func tagRecords(in repository: RepositoryName) async throws -> [TagRecord]
+
+    /// Runs one collection: deletes the planned tags, the manifests nothing keeps, the
+    /// repository links nothing uses, then the blobs no repository links or references, in
+    /// batches, calling `removeBlobs` with each batch while its records are being deleted (under
+    /// the write lock, so that no upload of the same digests can interleave). A dry run decides
+    /// the same way and rolls everything back without calling `removeBlobs`.
+    func collectGarbage(
+        _ plan: CollectionPlan, removeBlobs: @escaping @Sendable ([Digest]) async throws -> Void
+    ) async throws -> CollectionResult
+
+    /// Notes that tags were pulled and blob links used, at `date` (batched by the caller).
+    func recordUse(tags: [RepositoryName: Set<Tag>], blobs: [RepositoryName: Set<Digest>], at date: Date) async throws
+
+    /// Stored blobs in digest order after `last`, at most `limit`, for scrubbing.
+    func blobRecords(after last: Digest?, limit: Int) async throws -> [BlobRecord]
+
+    /// Forgets a blob whose bytes are gone or corrupt, keeping the repositories' links: the blob
+    /// reads as absent (so clients upload it again), and the next upload of the digest heals
+    /// every repository at once. `moveAside` (which takes the bytes away) runs inside the same
+    /// transaction, so that a concurrent upload of the digest lands before or after, whole.
+    func forgetBlob(_ digest: Digest, moveAside: @escaping @Sendable () async throws -> Void) async throws
+
+    /// Digests that repository links or manifests point at but that no stored blob backs.
+    func danglingBlobReferences() async throws -> [Digest]
+
+    /// Sizes per repository (all of them, or only `repository`), and the registry's total.
+    func usage(of repository: RepositoryName?) async throws -> UsageFigures
+}
+
+/// A tag as retention rules see it.
+public struct TagRecord: Sendable, Equatable {
+    public var tag: Tag
+    public var manifest: Digest
+    /// When the tag was last pushed (moved).
+    public var pushedAt: Date
+    /// When it was last pulled by tag; nil if never (since pulls are recorded).
+    public var pulledAt: Date?
+
+    public init(tag: Tag, manifest: Digest, pushedAt: Date, pulledAt: Date?) {
+        self.tag = tag
+        self.manifest = manifest
+        self.pushedAt = pushedAt
+        self.pulledAt = pulledAt
+    }
+}
+
+/// What one collection may delete.
+public struct CollectionPlan: Sendable {
+    /// Untagged manifests, repository links and blobs younger than this are kept whatever
+    /// references them: pushes in progress (layers before the manifest, an index's children
+    /// before the index) are not yet referenced.
+    public var graceCutoff: Date
+    /// Tags to delete (retention), each only if it still points at the recorded manifest.
+    public var tagDeletions: [RepositoryName: [TagRecord]]
+    /// How each repository's untagged manifests are treated.
+    public var manifests: @Sendable (RepositoryName) -> ManifestSweep
+    public var dryRun: Bool
+
+    public init(
+        graceCutoff: Date, tagDeletions: [RepositoryName: [TagRecord]] = [:],
+        manifests: @escaping @Sendable (RepositoryName) -> ManifestSweep = { _ in .keepUntagged }, dryRun: Bool = false
+    ) {
+        self.graceCutoff = graceCutoff
+        self.tagDeletions = tagDeletions
+        self.manifests = manifests
+        self.dryRun = dryRun
+    }
+}
+
+/// Which manifests of a repository survive a collection.
+public enum ManifestSweep: Sendable, Equatable {
+    /// Every manifest is kept (the default: only deleted tags and manifests free space).
+    case keepUntagged
+    /// Kept: tagged manifests, those pushed at or after `olderThan`, and everything they reach
+    /// (an index's children; with `keepReferrers`, manifests whose subject is kept). The rest go.
+    case deleteUntagged(olderThan: Date, keepReferrers: Bool)
+}
+
+/// What a collection deleted (or, dry, would delete).
+public struct CollectionResult: Sendable, Equatable {
+    public var deletedTags: [RepositoryName: [Tag]] = [:]
+    public var deletedManifests: [RepositoryName: [Digest]] = [:]
+    public var removedLinks = 0
+    public var deletedRepositories: [RepositoryName] = []
+    public var deletedBlobs: [BlobRecord] = []
+
+    public init() {}
+
+    public var reclaimedBytes: Int64 { deletedBlobs.reduce(0) { $0 + $1.size } }
+}
+
+/// A stored blob's record.
+public struct BlobRecord: Sendable, Equatable {
+    public var digest: Digest
+    public var size: Int64
+
+    public init(digest: Digest, size: Int64) {
+        self.digest = digest
+        self.size = size
+    }
+}
+
+/// Space figures, in bytes.
+public struct UsageFigures: Sendable, Equatable {
+    public struct Repository: Sendable, Equatable {
+        public var name: RepositoryName
+        public var manifests: Int
+        public var tags: Int
+        /// Sum over the repository's manifests of the blobs each references (config and layers):
+        /// what users see when they add up image sizes.
+        public var logical: Int64
+        /// The distinct blobs the repository holds: what it occupies on disk.
+        public var physical: Int64
+
+        public init(name: RepositoryName, manifests: Int, tags: Int, logical: Int64, physical: Int64) {
+            self.name = name
+            self.manifests = manifests
+            self.tags = tags
+            self.logical = logical
+            self.physical = physical
+        }
+
+        /// Bytes layer sharing saves inside the repository.
+        public var saved: Int64 { max(0, logical - physical) }
+    }
+
+    public var repositories: [Repository]
+    /// Sum of the repositories' logical sizes.
+    public var logical: Int64
+    /// Every stored blob once: the bytes under `blobs/`.
+    public var physical: Int64
+    public var blobs: Int
+
+    public init(repositories: [Repository], logical: Int64, physical: Int64, blobs: Int) {
+        self.repositories = repositories
+        self.logical = logical
+        self.physical = physical
+        self.blobs = blobs
+    }
+
+    /// Bytes layer sharing saves across the registry.
+    public var saved: Int64 { max(0, logical - physical) }
+}

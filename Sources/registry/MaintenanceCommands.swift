@@ -1,0 +1,118 @@
+import ArgumentParser
+import Logging
+import RegistryServer
+
+/// Where the maintenance commands find the registry: the same root and config as `serve`.
+struct RootOptions: ParsableArguments {
+    @Option(help: "Storage root directory (default ./data, or storage.root from --config).")
+    var root: String?
+
+    @Option(help: "YAML configuration file (gc, retention rules).")
+    var config: String?
+
+    /// Opens the root, runs `body`, closes the root.
+    func withRoot<T>(_ body: (RootMaintenance) async throws -> T) async throws -> T {
+        var flags: [String: String] = [:]
+        flags["storage.root"] = root
+        let configuration: RegistryConfiguration
+        do {
+            configuration = try await RegistryConfiguration.load(flags: flags, configFile: config)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        var logger = Logger(label: "registry")
+        logger.logLevel = .warning
+        let maintenance: RootMaintenance
+        do {
+            maintenance = try await RootMaintenance.open(configuration, logger: logger)
+        } catch let error as MaintenanceError {
+            throw ValidationError(error.description)
+        }
+        do {
+            let result = try await body(maintenance)
+            try await maintenance.close()
+            return result
+        } catch {
+            try? await maintenance.close()
+            if let error = error as? MaintenanceError { throw ValidationError(error.description) }
+            throw error
+        }
+    }
+}
+
+struct GCCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Delete what no tag keeps and reclaim the space, while the registry keeps serving.",
+        discussion: """
+            Applies the retention rules of --config, then deletes manifests nothing keeps (with \
+            --delete-untagged), blob links no manifest uses and blobs no repository links. Anything \
+            younger than gc.grace_period (default 1h) is kept: pushes in progress are safe.
+            """)
+
+    @OptionGroup var root: RootOptions
+
+    @Flag(help: "Report what would be deleted, delete nothing.")
+    var dryRun = false
+
+    @Flag(help: "Also delete untagged manifests that no tag, index or kept subject reaches.")
+    var deleteUntagged = false
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        print(try await root.withRoot { try await $0.collectGarbage(deleteUntagged: deleteUntagged, dryRun: dryRun, json: json) })
+    }
+}
+
+struct ScrubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scrub",
+        abstract: "Re-hash every stored blob and report any whose bytes do not match their digest.",
+        discussion: "Exits with status 1 when it finds damage and --repair was not given.")
+
+    @OptionGroup var root: RootOptions
+
+    @Flag(help: "Quarantine corrupt blobs and forget missing ones, so that the next push stores them again.")
+    var repair = false
+
+    func run() async throws {
+        let (text, clean) = try await root.withRoot { try await $0.scrub(repair: repair) }
+        print(text)
+        if !clean && !repair { throw ExitCode(1) }
+    }
+}
+
+struct DUCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "du",
+        abstract: "Show logical size, physical size and the bytes saved by layer sharing.")
+
+    @Argument(help: "Only this repository.")
+    var repository: String?
+
+    @OptionGroup var root: RootOptions
+
+    @Flag(help: "Print the figures as JSON (bytes).")
+    var json = false
+
+    func run() async throws {
+        print(try await root.withRoot { try await $0.usage(of: repository, json: json) })
+    }
+}
+
+struct RMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Delete a repository: its tags, manifests and blob links (the next gc reclaims the blobs).")
+
+    @Argument(help: "The repository, e.g. team/app.")
+    var repository: String
+
+    @OptionGroup var root: RootOptions
+
+    func run() async throws {
+        print(try await root.withRoot { try await $0.deleteRepository(repository) })
+    }
+}
