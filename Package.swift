@@ -54,12 +54,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Registry semantics: uploads, manifests, tags, referrers, content negotiation, access.
+        // A distribution-spec client for other registries: manifests byte-exact, blobs streamed,
+        // Basic logins and the Docker token flow. Used by the pull-through cache and the mirror.
+        .target(
+            name: "RegistryUpstream",
+            dependencies: [
+                "RegistryModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Registry semantics: uploads, manifests, tags, referrers, content negotiation, access,
+        // and the pull-through cache of upstream registries.
         .target(
             name: "RegistryCore",
             dependencies: [
                 "RegistryModel",
                 "RegistryStorage",
+                "RegistryUpstream",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -85,6 +99,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // `registry mirror`: copies repositories between registries, or into a local root.
+        .target(
+            name: "RegistryMirror",
+            dependencies: [
+                "RegistryModel",
+                "RegistryUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Configuration and wiring of the layers into a runnable service.
         .target(
             name: "RegistryServer",
@@ -93,6 +118,8 @@ let package = Package(
                 "RegistryStorage",
                 "RegistryCore",
                 "RegistryHTTP",
+                "RegistryUpstream",
+                "RegistryMirror",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,6 +136,9 @@ let package = Package(
             name: "registry",
             dependencies: [
                 "RegistryServer",
+                "RegistryMirror",
+                "RegistryUpstream",
+                "RegistryModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -184,6 +214,8 @@ let package = Package(
                 "RegistryTestSupport",
                 "RegistryModel",
                 "RegistryCore",
+                "RegistryUpstream",
+                "RegistryMirror",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -4,6 +4,9 @@ import RegistryStorage
 extension Registry {
     /// Size of a blob the repository may read; `BLOB_UNKNOWN` otherwise.
     public func blobSize(_ digest: Digest, in repository: RepositoryName) async throws -> Int64 {
+        if let route = proxy?.route(for: repository) {
+            return try await proxiedBlobSize(digest, in: repository, route: route)
+        }
         guard let size = try await metadata.blobSize(digest, in: repository) else {
             throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
         }
@@ -21,10 +24,18 @@ extension Registry {
         return reader
     }
 
+    /// A blob's bytes for a download: stored, or (in a cached upstream's namespace) arriving.
+    public func blobContent(_ digest: Digest, in repository: RepositoryName) async throws -> BlobContent {
+        if let route = proxy?.route(for: repository) {
+            return try await proxiedBlob(digest, in: repository, route: route)
+        }
+        return .stored(try await openBlob(digest, in: repository))
+    }
+
     /// Removes the repository's access to a blob. The bytes stay until garbage collection finds
     /// that nothing else uses them.
     public func deleteBlob(_ digest: Digest, in repository: RepositoryName) async throws {
-        try requireDeletesEnabled()
+        try requireDeletesEnabled(repository)
         guard try await metadata.unlinkBlob(digest, from: repository) else {
             throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
         }
@@ -34,7 +45,7 @@ extension Registry {
     /// a blob that repository may read is mounted; without, any blob the registry stores.
     /// Returns false when there is nothing to mount (the caller then starts a normal upload).
     public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
-        try requireWritable()
+        try requireWritable(repository)
         return try await metadata.mountBlob(digest, from: source, into: repository)
     }
 }

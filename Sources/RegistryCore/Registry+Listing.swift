@@ -9,6 +9,11 @@ extension Registry {
     /// an existing repository without tags gives an empty page.
     public func tags(in repository: RepositoryName, limit: Int?, after last: String?) async throws -> Page {
         let pageSize = Self.pageSize(limit)
+        if let route = proxy?.route(for: repository), let upstreamTags = try await proxiedTags(in: repository, route: route) {
+            guard !upstreamTags.isEmpty else { throw RegistryError(.nameUnknown, detail: ["name": repository.value]) }
+            let following = last.map { last in upstreamTags.filter { $0 > last } } ?? upstreamTags
+            return Self.page(Array(following.prefix(pageSize + 1)), size: pageSize)
+        }
         guard let names = try await metadata.tags(in: repository, after: last, limit: pageSize + 1) else {
             throw RegistryError(.nameUnknown, detail: ["name": repository.value])
         }

@@ -16,28 +16,52 @@ extension Registry {
     public func manifest(
         _ reference: Reference, in repository: RepositoryName, accepting accepted: AcceptedMediaTypes
     ) async throws -> StoredManifest {
+        try await serveManifest(reference, in: repository, accepting: accepted).manifest
+    }
+
+    /// ``manifest(_:in:accepting:)``, telling also whether a cached upstream's manifest is
+    /// served without the upstream's confirmation (it could not be reached).
+    public func serveManifest(
+        _ reference: Reference, in repository: RepositoryName, accepting accepted: AcceptedMediaTypes
+    ) async throws -> ServedManifest {
         switch reference {
         case .digest(let digest):
-            guard let manifest = try await metadata.manifest(digest, in: repository) else {
+            guard let manifest = try await manifest(digest, in: repository) else {
                 throw RegistryError(.manifestUnknown, detail: ["digest": digest.description])
             }
-            return manifest
+            return ServedManifest(manifest: manifest, isStale: false)
         case .tag(let tag):
-            guard let manifest = try await metadata.manifest(taggedAs: tag, in: repository) else {
-                throw RegistryError(.manifestUnknown, detail: ["tag": tag.value])
+            let served: ServedManifest
+            if let route = proxy?.route(for: repository) {
+                served = try await proxiedManifest(taggedAs: tag, in: repository, route: route)
+            } else {
+                guard let manifest = try await metadata.manifest(taggedAs: tag, in: repository) else {
+                    throw RegistryError(.manifestUnknown, detail: ["tag": tag.value])
+                }
+                served = ServedManifest(manifest: manifest, isStale: false)
             }
             uses?.pulled(tag, in: repository)
+            let manifest = served.manifest
             switch ContentNegotiation.decide(
                 storedMediaType: manifest.mediaType, accepted: accepted, defaultPlatform: options.defaultPlatform)
             {
             case .serve:
-                return manifest
+                return served
             case .refuse(let reason):
                 throw RegistryError(.manifestUnknown, message: "no acceptable manifest for this request", detail: ["tag": tag.value, "reason": reason])
             case .serveChild(let platform):
-                return try await platformEntry(of: manifest, for: platform, tag: tag, in: repository)
+                let child = try await platformEntry(of: manifest, for: platform, tag: tag, in: repository)
+                return ServedManifest(manifest: child, isStale: served.isStale)
             }
         }
+    }
+
+    /// A manifest by digest, fetched from the upstream in a cached upstream's namespace.
+    private func manifest(_ digest: Digest, in repository: RepositoryName) async throws -> StoredManifest? {
+        if let route = proxy?.route(for: repository) {
+            return try await proxiedManifest(digest, in: repository, route: route)
+        }
+        return try await metadata.manifest(digest, in: repository)
     }
 
     private func platformEntry(
@@ -45,7 +69,7 @@ extension Registry {
     ) async throws -> StoredManifest {
         let parsed = try Manifest(parsing: Array(list.content.readableBytesView), contentType: list.mediaType)
         let entry = parsed.manifests.first { $0.platform.map(platform.isSatisfied(by:)) ?? false }
-        guard let entry, let child = try await metadata.manifest(entry.digest, in: repository) else {
+        guard let entry, let child = try await manifest(entry.digest, in: repository) else {
             throw RegistryError(
                 .manifestUnknown, message: "no acceptable manifest for this request",
                 detail: [
@@ -60,7 +84,7 @@ extension Registry {
     public func putManifest(
         _ body: ByteBuffer, contentType: String?, reference: Reference, in repository: RepositoryName
     ) async throws -> PushedManifest {
-        try requireWritable()
+        try requireWritable(repository)
         guard body.readableBytes <= options.maxManifestBytes else {
             throw RegistryError(.manifestTooLarge, detail: ["limit": "\(options.maxManifestBytes)"])
         }
@@ -81,15 +105,7 @@ extension Registry {
                     detail: ["digest": pushedDigest.description, "computed": digest.description])
             }
         }
-        let record = NewManifest(
-            digest: digest,
-            mediaType: manifest.mediaType,
-            content: body,
-            blobReferences: Self.unique(manifest.referencedBlobs.filter(Self.mustBeInRepository).map(\.digest)),
-            manifestReferences: Self.unique(manifest.manifests.map(\.digest)),
-            subject: manifest.subject?.digest,
-            artifactType: manifest.effectiveArtifactType,
-            annotations: manifest.annotations)
+        let record = Self.record(of: manifest, digest: digest, content: body)
         switch try await metadata.putManifest(record, tag: tag, in: repository) {
         case .stored:
             return PushedManifest(digest: digest, subject: manifest.subject?.digest)
@@ -101,18 +117,31 @@ extension Registry {
         }
     }
 
-    /// Deletes a manifest and its tags (by digest) or only the tag (by tag).
+    /// The record a validated manifest is stored as, with the edges to what it references.
+    static func record(of manifest: Manifest, digest: Digest, content: ByteBuffer) -> NewManifest {
+        NewManifest(
+            digest: digest,
+            mediaType: manifest.mediaType,
+            content: content,
+            blobReferences: unique(manifest.referencedBlobs.filter(mustBeInRepository).map(\.digest)),
+            manifestReferences: unique(manifest.manifests.map(\.digest)),
+            subject: manifest.subject?.digest,
+            artifactType: manifest.effectiveArtifactType,
+            annotations: manifest.annotations)
+    }
+
     /// Deletes a repository's tags, manifests and blob links. Its blobs are reclaimed by the
     /// next garbage collection, unless other repositories use them.
     public func deleteRepository(_ repository: RepositoryName) async throws {
-        try requireDeletesEnabled()
+        try requireDeletesEnabled(repository)
         guard try await metadata.deleteRepository(repository) else {
             throw RegistryError(.nameUnknown, detail: ["name": repository.value])
         }
     }
 
+    /// Deletes a manifest and its tags (by digest) or only the tag (by tag).
     public func deleteManifest(_ reference: Reference, in repository: RepositoryName) async throws {
-        try requireDeletesEnabled()
+        try requireDeletesEnabled(repository)
         switch reference {
         case .digest(let digest):
             guard try await metadata.deleteManifest(digest, in: repository) else {

@@ -28,7 +28,7 @@ extension Registry {
 
     /// Opens a session (`POST /blobs/uploads/`).
     public func startUpload(in repository: RepositoryName, algorithm: DigestAlgorithm = .sha256) async throws -> UploadStatus {
-        try requireWritable()
+        try requireWritable(repository)
         let id = UploadID()
         let now = Date()
         // The data file comes with the first write: an empty session is only this record.
@@ -58,7 +58,7 @@ extension Registry {
     public func appendChunk<Body: AsyncSequence>(
         _ body: Body, to id: UploadID, in repository: RepositoryName, range: ChunkRange?
     ) async throws -> UploadStatus where Body.Element == ByteBuffer {
-        try requireWritable()
+        try requireWritable(repository)
         return try await withSession(id, in: repository) { state in
             try await self.append(body, to: id, state: &state, range: range)
             try await self.metadata.updateUpload(id, committedLength: state.length)
@@ -71,7 +71,7 @@ extension Registry {
     public func completeUpload<Body: AsyncSequence>(
         _ id: UploadID, in repository: RepositoryName, digest: Digest, range: ChunkRange?, finalChunk: Body
     ) async throws -> Digest where Body.Element == ByteBuffer {
-        try requireWritable()
+        try requireWritable(repository)
         return try await withSession(id, in: repository) { state in
             try await self.append(finalChunk, to: id, state: &state, range: range)
             var hasher = state.hasher
@@ -100,7 +100,7 @@ extension Registry {
 
     /// Cancels a session and deletes its data (`DELETE /blobs/uploads/<id>`).
     public func cancelUpload(_ id: UploadID, in repository: RepositoryName) async throws {
-        try requireWritable()
+        try requireWritable(repository)
         try await withSession(id, in: repository) { _ in
             try await self.discard(id)
             return ((), keep: false)

@@ -14,11 +14,14 @@ public final class Registry: Sendable {
     let logger: Logger
     /// Notes pulls and blob uses for retention and garbage collection; nil records nothing.
     let uses: UseRecorder?
+    /// The upstreams whose namespaces this registry caches; nil when it caches none.
+    public let proxy: PullThroughCache?
 
     public init(
         metadata: any MetadataStore, blobs: any BlobStore, uploads: any UploadStore,
-        options: RegistryOptions, logger: Logger, uses: UseRecorder? = nil
+        options: RegistryOptions, logger: Logger, uses: UseRecorder? = nil, proxy: PullThroughCache? = nil
     ) {
+        self.proxy = proxy
         self.metadata = metadata
         self.blobs = blobs
         self.uploads = uploads
@@ -34,8 +37,14 @@ public final class Registry: Sendable {
         }
     }
 
-    func requireDeletesEnabled() throws(RegistryError) {
+    /// Throws `UNSUPPORTED` when the registry is read-only or `repository` is a cached upstream's.
+    func requireWritable(_ repository: RepositoryName) throws(RegistryError) {
         try requireWritable()
+        try requireNotProxied(repository)
+    }
+
+    func requireDeletesEnabled(_ repository: RepositoryName) throws(RegistryError) {
+        try requireWritable(repository)
         if !options.deletesEnabled {
             throw RegistryError(.unsupported, message: "deletes are disabled on this registry")
         }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import RegistryCore
 import RegistryModel
+import RegistryStorage
 
 extension RegistryResponder {
     /// `GET`/`HEAD /v2/<name>/blobs/<digest>`, with single `Range` support.
@@ -19,7 +20,15 @@ extension RegistryResponder {
             headers.add(name: "Content-Length", value: "\(size)")
             return Response(status: .ok, headers: headers)
         }
-        let reader = try await registry.openBlob(digest, in: repository)
+        let reader: any BlobReader
+        switch try await registry.blobContent(digest, in: repository) {
+        case .stored(let stored):
+            reader = stored
+        case .arriving(let fetch):
+            if let response = try arriving(fetch, headers: headers, request: request) { return response }
+            // The fetch ended meanwhile: the blob is stored now (or the error is reported).
+            reader = try await registry.openBlob(digest, in: repository)
+        }
         let size = reader.size
         switch ByteRange.parse(request.headers.first(name: "range"), size: size) {
         case .whole:
@@ -33,6 +42,28 @@ extension RegistryResponder {
                 .rangeInvalid, message: "requested range not satisfiable for a blob of \(size) bytes",
                 headers: [("Content-Range", "bytes */\(size)")])
         }
+    }
+
+    /// A blob an upstream is still sending, served to this client as it arrives; nil when the
+    /// fetch is over by now.
+    private func arriving(_ fetch: BlobFetch, headers: HTTPHeaders, request: Request) throws -> Response? {
+        var headers = headers
+        let size = fetch.size
+        let range: Range<Int64>
+        switch ByteRange.parse(request.headers.first(name: "range"), size: size) {
+        case .whole:
+            range = 0..<size
+        case .partial(let partial):
+            range = partial
+            headers.add(name: "Content-Range", value: "bytes \(partial.lowerBound)-\(partial.upperBound - 1)/\(size)")
+        case .unsatisfiable:
+            throw RegistryError(
+                .rangeInvalid, message: "requested range not satisfiable for a blob of \(size) bytes",
+                headers: [("Content-Range", "bytes */\(size)")])
+        }
+        guard let stream = fetch.stream(range: range) else { return nil }
+        let status: HTTPResponseStatus = range.count == Int(size) ? .ok : .partialContent
+        return Response(status: status, headers: headers, body: .arriving(stream))
     }
 
     /// `DELETE /v2/<name>/blobs/<digest>`.

@@ -10,13 +10,18 @@ extension RegistryResponder {
     /// `ETag`/`If-None-Match`.
     func getManifest(_ reference: Reference, in repository: RepositoryName, request: Request) async throws -> Response {
         let accepted = AcceptedMediaTypes(headerLines: request.headers["accept"])
-        let manifest = try await registry.manifest(reference, in: repository, accepting: accepted)
+        let served = try await registry.serveManifest(reference, in: repository, accepting: accepted)
+        let manifest = served.manifest
         let etag = "\"\(manifest.digest)\""
         var headers = HTTPHeaders([
             ("Content-Type", manifest.mediaType),
             ("Docker-Content-Digest", manifest.digest.description),
             ("ETag", etag),
         ])
+        if served.isStale {
+            // RFC 7234's warning for a cached answer the origin did not confirm.
+            headers.add(name: "Warning", value: "110 - \"Response is Stale\"")
+        }
         if let ifNoneMatch = request.headers.first(name: "if-none-match"),
            ifNoneMatch.split(separator: ",").contains(where: { candidate in
                let value = candidate.trimmingCharacters(in: .whitespaces)

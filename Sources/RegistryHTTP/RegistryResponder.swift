@@ -62,7 +62,7 @@ public struct RegistryResponder: HTTPResponder {
             return try await catalog(request, identity: identity)
         case .blob(let name, let digest):
             try allow(method, [.GET, .HEAD, .DELETE])
-            let repository = try RepositoryName(validating: name)
+            let repository = try repositoryName(name, request)
             try authorize(method == .DELETE ? [.delete] : [.pull], on: repository, for: identity, request)
             let digest = try Digest(validating: digest)
             return method == .DELETE
@@ -70,20 +70,20 @@ public struct RegistryResponder: HTTPResponder {
                 : try await getBlob(digest, in: repository, request: request)
         case .startUpload(let name):
             try allow(method, [.POST])
-            let repository = try RepositoryName(validating: name)
+            let repository = try repositoryName(name, request)
             try authorize([.pull, .push], on: repository, for: identity, request)
             return try await startUpload(in: repository, request: request) { source in
                 access?.permits(.pull, on: source.value, for: identity) ?? true
             }
         case .upload(let name, let session):
             try allow(method, [.GET, .PATCH, .PUT, .DELETE])
-            let repository = try RepositoryName(validating: name)
+            let repository = try repositoryName(name, request)
             // Cancelling is part of pushing: it needs push, not delete.
             try authorize([.pull, .push], on: repository, for: identity, request)
             return try await upload(session, in: repository, request: request)
         case .manifest(let name, let reference):
             try allow(method, [.GET, .HEAD, .PUT, .DELETE])
-            let repository = try RepositoryName(validating: name)
+            let repository = try repositoryName(name, request)
             let needed: Set<Action> = switch method {
                 case .PUT: [.pull, .push]
                 case .DELETE: [.delete]
@@ -98,7 +98,7 @@ public struct RegistryResponder: HTTPResponder {
             }
         case .tags(let name):
             try allow(method, [.GET])
-            let repository = try RepositoryName(validating: name)
+            let repository = try repositoryName(name, request)
             try authorize([.pull], on: repository, for: identity, request)
             return try await tags(in: repository, request: request)
         case .collectGarbage:
@@ -107,15 +107,23 @@ public struct RegistryResponder: HTTPResponder {
             return try await collectGarbage(request)
         case .adminRepository(let name):
             try allow(method, [.DELETE])
-            let repository = try RepositoryName(validating: name)
+            let repository = try repositoryName(name, request)
             try requireAdmin(identity, request)
             return try await deleteRepository(repository)
         case .referrers(let name, let digest):
             try allow(method, [.GET])
-            let repository = try RepositoryName(validating: name)
+            let repository = try repositoryName(name, request)
             try authorize([.pull], on: repository, for: identity, request)
             return try await referrers(of: try Digest(validating: digest), in: repository, request: request)
         }
+    }
+
+    /// The repository a request's path names. In a pull-through cache's namespace that is the
+    /// local name the upstream's repository is cached under (`alpine` -> `hub/library/alpine`,
+    /// containerd's `?ns=docker.io`).
+    private func repositoryName(_ name: String, _ request: Request) throws(RegistryError) -> RepositoryName {
+        let local = registry.proxy?.localName(for: name, namespace: request.query["ns"]) ?? name
+        return try RepositoryName(validating: local)
     }
 
     /// The caller's identity; the health and token endpoints need none (the token endpoint

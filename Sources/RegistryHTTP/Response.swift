@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import RegistryCore
 import RegistryStorage
 
 /// What a handler answers.
@@ -13,6 +14,8 @@ public struct Response {
         case buffer(ByteBuffer)
         /// `range` of an open blob; the writer closes the reader.
         case blob(any BlobReader, range: Range<Int64>)
+        /// A blob arriving from an upstream, sent as it lands; the writer closes the stream.
+        case arriving(BlobFetchStream)
     }
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body = .empty) {
@@ -27,6 +30,7 @@ public struct Response {
         case .empty: 0
         case .buffer(let buffer): Int64(buffer.readableBytes)
         case .blob(_, let range): Int64(range.count)
+        case .arriving(let stream): Int64(stream.range.count)
         }
     }
 }

@@ -75,6 +75,19 @@ struct ResponseWriter: Sendable {
                 }
                 try await reader.close()
             }
+        case .arriving(let stream):
+            defer { stream.close() }
+            guard sendsBody, !stream.range.isEmpty else {
+                try await writeParts([head], end: true)
+                break
+            }
+            // A failure mid-way (the upstream broke off, or its bytes did not match the digest)
+            // ends the connection without the last bytes: the client never sees a whole body.
+            try await writeParts([head], end: false)
+            for try await chunk in stream {
+                try await writeParts([.body(.byteBuffer(chunk))], end: false)
+            }
+            try await writeParts([], end: true)
         }
         if closeAfterwards {
             try? await channel.close()

@@ -39,7 +39,8 @@ public final class RegistryApplication: Service {
             let uses = readOnly ? nil : UseRecorder(metadata: database)
             let registry = Registry(
                 metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger,
-                uses: uses)
+                uses: uses,
+                proxy: configuration.makePullThroughCache(store: database, blobs: files, logger: logger) { metadata.dropAll() })
             var lifecycle: Lifecycle?
             if !readOnly {
                 try await registry.removeOrphanUploadFiles()

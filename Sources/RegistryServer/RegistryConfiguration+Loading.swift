@@ -8,7 +8,8 @@ extension RegistryConfiguration {
     /// parsed into dotted keys), `REGISTRY_*` environment variables, the YAML file, defaults.
     /// Unknown keys in the file or the environment and unparsable values are errors.
     public static func load(
-        flags: [String: String], configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+        flags: [String: String], configFile: String?, proxies proxyFlags: [String] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> RegistryConfiguration {
         let known = Dictionary(uniqueKeysWithValues: ConfigurationKey.all.map { ($0.dotted, $0) })
 
@@ -29,10 +30,12 @@ extension RegistryConfiguration {
         ]
         var accessNode: Node?
         var retentionRules: Node?
+        var proxyUpstreams: Node?
         if let configFile {
             let root = try validateKeys(ofYAMLFile: configFile, known: Set(known.keys))
             accessNode = root?.mapping?["auth"]
             retentionRules = root?.mapping?["retention"]?.mapping?["rules"]
+            proxyUpstreams = root?.mapping?["proxy"]?.mapping?["upstreams"]
             providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
         }
         let reader = ConfigReader(providers: providers)
@@ -50,6 +53,20 @@ extension RegistryConfiguration {
         }
         if let retentionRules {
             configuration.retention.rules = try RetentionYAML.parse(retentionRules)
+        }
+        if let proxyUpstreams {
+            configuration.proxies = try ProxyYAML.parse(proxyUpstreams)
+        }
+        for flag in proxyFlags {
+            let proxy = try ProxyConfiguration.parse(flag: flag)
+            if let index = configuration.proxies.firstIndex(where: { $0.name == proxy.name }) {
+                configuration.proxies[index].url = proxy.url
+            } else {
+                configuration.proxies.append(proxy)
+            }
+        }
+        if !configuration.proxies.isEmpty, configuration.readOnly {
+            throw ConfigurationError.invalidValue(key: "storage.read_only", value: "true", expected: "false: a pull-through cache stores what it fetches")
         }
         switch (configuration.tlsCertificate, configuration.tlsKey) {
         case (nil, nil):
@@ -90,7 +107,7 @@ extension RegistryConfiguration {
     }
 
     /// Sections read by their own parsers rather than key by key.
-    private static let structuredKeys = AccessPolicyYAML.structuredKeys.union(RetentionYAML.structuredKeys)
+    private static let structuredKeys = AccessPolicyYAML.structuredKeys.union(RetentionYAML.structuredKeys).union(ProxyYAML.structuredKeys)
 
     private static func leafKeys(of node: Node, prefix: [String]) -> [String] {
         let dotted = prefix.joined(separator: ".")

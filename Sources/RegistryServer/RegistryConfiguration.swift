@@ -50,6 +50,13 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var scrubInterval: Duration?
     public var scrubRateMiBPerSecond = 16
     public var scrubRepair = false
+    /// Upstream registries served as pull-through caches.
+    public var proxies: [ProxyConfiguration] = []
+    public var proxyRevalidate: Duration = .seconds(300)
+    /// Size budget of the cache's blobs, in bytes; nil for none.
+    public var proxyMaxBytes: Int64?
+    /// A cached image served this recently counts as being pulled: the budget never evicts it.
+    public var proxyInUseWindow: Duration = .seconds(60)
 
     public init() {}
 
@@ -161,6 +168,12 @@ struct ConfigurationKey: Sendable {
                 throw .invalidValue(key: "scrub.rate", value: value, expected: "MiB per second, e.g. 16")
             }
             config.scrubRateMiBPerSecond = rate
+        },
+        .init(path: ["proxy", "revalidate"]) { config, value throws(ConfigurationError) in
+            config.proxyRevalidate = try DurationParser.parse(value, key: "proxy.revalidate")
+        },
+        .init(path: ["proxy", "max_bytes"]) { config, value throws(ConfigurationError) in
+            config.proxyMaxBytes = try ByteCountParser.parse(value, key: "proxy.max_bytes")
         },
         .init(path: ["scrub", "repair"]) { config, value throws(ConfigurationError) in
             config.scrubRepair = try BooleanParser.parse(value, key: "scrub.repair")

@@ -77,6 +77,10 @@ public struct NewManifest: Sendable {
     public var subject: Digest?
     public var artifactType: String?
     public var annotations: [String: String]?
+    /// Stored even when its blobs and child manifests are not in the repository yet: a
+    /// pull-through cache keeps an upstream's manifest and fetches what it references when a
+    /// client asks for it.
+    public var referencesMayBeAbsent = false
 
     public init(
         digest: Digest, mediaType: String, content: ByteBuffer, blobReferences: [Digest],

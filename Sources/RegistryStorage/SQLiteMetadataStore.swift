@@ -269,10 +269,12 @@ public final class SQLiteMetadataStore: MetadataStore {
     public func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome {
         try await transaction { db in
             let existingID = try await Self.repositoryID(repository, on: db)
-            let missing =
-                try await Self.absent(manifest.blobReferences, from: "repository_blobs", repositoryID: existingID, on: db)
-                + Self.absent(manifest.manifestReferences, from: "manifests", repositoryID: existingID, on: db)
-            guard missing.isEmpty else { return .missingReferences(missing) }
+            if !manifest.referencesMayBeAbsent {
+                let missing =
+                    try await Self.absent(manifest.blobReferences, from: "repository_blobs", repositoryID: existingID, on: db)
+                    + Self.absent(manifest.manifestReferences, from: "manifests", repositoryID: existingID, on: db)
+                guard missing.isEmpty else { return .missingReferences(missing) }
+            }
 
             let repositoryID: Int64
             if let existingID { repositoryID = existingID } else { repositoryID = try await Self.ensureRepository(repository, on: db) }

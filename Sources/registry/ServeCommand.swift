@@ -38,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Token mode: the Bearer realm URL clients get tokens from, normally this registry's https://HOST:PORT/token.")
     var tokenRealm: String?
 
+    @Option(help: ArgumentHelp("Serve an upstream registry as a pull-through cache under the path prefix NAME (repeatable); credentials and the rest go in the config file.", valueName: "NAME=URL"))
+    var proxy: [String] = []
+
     @Flag(help: "With logins configured, let anonymous clients pull.")
     var anonymousPull = false
 
@@ -61,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         if noDelete { flags["storage.delete_enabled"] = "false" }
         let configuration: RegistryConfiguration
         do {
-            configuration = try await RegistryConfiguration.load(flags: flags, configFile: config)
+            configuration = try await RegistryConfiguration.load(flags: flags, configFile: config, proxies: proxy)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

@@ -27,7 +27,8 @@ public final class TestRegistry: Sendable {
     }
 
     public static func start(
-        root: String? = nil, configure: (inout RegistryConfiguration) -> Void = { _ in }
+        root: String? = nil, logHandler: (@Sendable (String) -> any LogHandler)? = nil,
+        configure: (inout RegistryConfiguration) -> Void = { _ in }
     ) async throws -> TestRegistry {
         let root = try root ?? makeTemporaryDirectory()
         var configuration = RegistryConfiguration()
@@ -37,7 +38,7 @@ public final class TestRegistry: Sendable {
         let (addresses, continuation) = AsyncStream<SocketAddress>.makeStream()
         let application = RegistryApplication(
             configuration: configuration,
-            logger: Logger(label: "test-registry", factory: { _ in SwiftLogNoOpLogHandler() }),
+            logger: Logger(label: "test-registry", factory: logHandler ?? { _ in SwiftLogNoOpLogHandler() }),
             onBound: { address in
                 continuation.yield(address)
                 continuation.finish()

@@ -162,7 +162,7 @@ class Registry:
 class Dockerd:
     """A private dockerd (vfs storage, no networking changes) with its own socket."""
 
-    def __init__(self, work):
+    def __init__(self, work, extra_args=()):
         base = os.path.join(work, "dockerd") if not work.endswith("dockerd") else work
         for sub in ("data", "exec"):
             os.makedirs(os.path.join(base, sub), exist_ok=True)
@@ -170,7 +170,7 @@ class Dockerd:
         self.daemon = Background([
             "dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs",
             "--data-root", os.path.join(base, "data"), "--exec-root", os.path.join(base, "exec"),
-            "--pidfile", os.path.join(base, "docker.pid"), "-H", "unix://" + self.socket,
+            "--pidfile", os.path.join(base, "docker.pid"), "-H", "unix://" + self.socket, *extra_args,
         ], os.path.join(base, "dockerd.log"))
         self.env = dict(os.environ, DOCKER_HOST="unix://" + self.socket, DOCKER_CONFIG=os.path.join(base, "config"))
         self.daemon.wait_for(lambda: succeeds(["docker", "version"], self.env), "dockerd", timeout=120)
@@ -185,8 +185,8 @@ class Dockerd:
 class Containerd:
     """A private containerd (own root, state and socket; CRI disabled)."""
 
-    def __init__(self, work):
-        base = os.path.join(work, "containerd")
+    def __init__(self, work, name="containerd"):
+        base = os.path.join(work, name)
         os.makedirs(base, exist_ok=True)
         self.socket = os.path.join(base, "containerd.sock")
         config = os.path.join(base, "config.toml")

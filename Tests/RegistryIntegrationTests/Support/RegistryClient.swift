@@ -9,6 +9,8 @@ import RegistryModel
 struct RegistryClient: Sendable {
     let registry: TestRegistry
     var http: HTTPClient = .shared
+    /// Sent with every request that carries no `Authorization` of its own.
+    var authorization: String?
 
     struct Reply: Sendable {
         let status: HTTPResponseStatus
@@ -69,6 +71,10 @@ struct RegistryClient: Sendable {
     }
 
     func execute(_ request: HTTPClientRequest) async throws -> Reply {
+        var request = request
+        if let authorization, !request.headers.contains(name: "authorization") {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
         let response = try await http.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
         return Reply(status: response.status, headers: response.headers, body: body, version: response.version)
