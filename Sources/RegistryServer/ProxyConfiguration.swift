@@ -22,6 +22,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var libraryNamespace: Bool?
     /// Extra host names containerd may give in `?ns=`.
     public var hosts: [String] = []
+    /// PEM CA certificates to trust for the upstream's TLS certificate (a private CA).
+    public var ca: String?
 
     public init(name: String, url: String) {
         self.name = name
@@ -61,13 +63,14 @@ public struct ProxyConfiguration: Sendable, Equatable {
 ///       url: https://registry-1.docker.io
 ///       username: me            # optional: Basic, or for the upstream's token endpoint
 ///       password_file: /etc/registry/dockerhub-password
-///       root: true              # also at /v2/<name> (docker's registry-mirrors)
+///       root: true              # also at the registry's root (docker's registry-mirrors)
+///       ca: /etc/registry/upstream-ca.pem   # a private CA to trust for its certificate
 /// ```
 enum ProxyYAML {
     static let structuredKeys: Set<String> = ["proxy.upstreams"]
 
     private static let fields: Set<String> = [
-        "url", "username", "password", "password_file", "revalidate", "root", "library_namespace", "hosts",
+        "url", "username", "password", "password_file", "revalidate", "root", "library_namespace", "hosts", "ca",
     ]
 
     static func parse(_ upstreams: Node) throws(ConfigurationError) -> [ProxyConfiguration] {
@@ -111,6 +114,9 @@ enum ProxyYAML {
                 }
                 proxy.hosts = list.compactMap(\.string)
             }
+            if let ca = fieldsNode["ca"]?.string {
+                proxy.ca = try ExistingFile.path(ca, key: "\(key).ca")
+            }
             if (proxy.username == nil) != (proxy.password == nil) {
                 throw .invalidValue(key: "\(key).username", value: proxy.username ?? "", expected: "both a username and a password, or neither")
             }
@@ -142,14 +148,15 @@ extension RegistryConfiguration {
     /// The cache of the configured upstreams, with its size budget; nil when there are none.
     func makePullThroughCache(
         store: any CacheEvictionStore, blobs: any BlobStore, logger: Logger, afterEviction: @escaping @Sendable () -> Void
-    ) -> PullThroughCache? {
+    ) throws -> PullThroughCache? {
         guard !proxies.isEmpty else { return nil }
-        let upstreams = proxies.map { proxy in
+        let upstreams = try proxies.map { proxy in
             ProxyUpstream(
                 name: proxy.name,
                 client: UpstreamClient(
                     baseURL: proxy.url,
-                    credentials: proxy.username.map { UpstreamCredentials(username: $0, password: proxy.password ?? "") }),
+                    credentials: proxy.username.map { UpstreamCredentials(username: $0, password: proxy.password ?? "") },
+                    http: try UpstreamClient.httpClient(trustingCertificatesIn: proxy.ca)),
                 revalidateAfter: proxy.revalidate ?? proxyRevalidate,
                 hosts: Set(proxy.hosts.map { $0.lowercased() }),
                 usesLibraryNamespace: proxy.libraryNamespace,

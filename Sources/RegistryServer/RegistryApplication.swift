@@ -40,7 +40,7 @@ public final class RegistryApplication: Service {
             let registry = Registry(
                 metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger,
                 uses: uses,
-                proxy: configuration.makePullThroughCache(store: database, blobs: files, logger: logger) { metadata.dropAll() })
+                proxy: try configuration.makePullThroughCache(store: database, blobs: files, logger: logger) { metadata.dropAll() })
             var lifecycle: Lifecycle?
             if !readOnly {
                 try await registry.removeOrphanUploadFiles()

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import RegistryModel
 
 /// A distribution-spec client for one registry: manifests byte-exact, blobs streamed, and the
@@ -22,11 +24,32 @@ public final class UpstreamClient: Sendable {
     /// The client every upstream shares unless given another. Connection attempts give up after
     /// 5 s: async-http-client retries a refused connection until the timeout, and an upstream
     /// that is down must be noticed quickly (a cache then serves what it has).
-    public static let sharedHTTPClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
+    public static let sharedHTTPClient = makeHTTPClient(tls: nil)
+
+    /// A client that trusts the CA certificates in `caFile` (PEM) besides the system's, for a
+    /// registry with a private CA; the shared client when nil. It lives as long as the process.
+    public static func httpClient(trustingCertificatesIn caFile: String?) throws -> HTTPClient {
+        guard let caFile else { return sharedHTTPClient }
+        let certificates = try NIOSSLCertificate.fromPEMFile(caFile)
+        // One client per file, kept for good: async-http-client clients must be shut down
+        // before they go, and these serve until the process ends.
+        return clientsByCAFile.withLockedValue { clients in
+            if let client = clients[caFile] { return client }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.certificates(certificates)]
+            let client = makeHTTPClient(tls: tls)
+            clients[caFile] = client
+            return client
+        }
+    }
+
+    private static let clientsByCAFile = NIOLockedValueBox([String: HTTPClient]())
+
+    private static func makeHTTPClient(tls: TLSConfiguration?) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    }
 
     public init(baseURL: String, credentials: UpstreamCredentials? = nil, http: HTTPClient = UpstreamClient.sharedHTTPClient) {
         self.baseURL = baseURL

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Logging
 import RegistryMirror
@@ -54,6 +55,12 @@ struct MirrorCommand: AsyncParsableCommand {
     @Option(name: .customLong("dest-creds"), help: ArgumentHelp("USER:PASSWORD for the destination.", valueName: "USER:PASSWORD"))
     var destinationCredentials: String?
 
+    @Option(name: .customLong("src-ca"), help: ArgumentHelp("PEM CA certificates to trust for the source's TLS certificate.", valueName: "FILE"))
+    var sourceCA: String?
+
+    @Option(name: .customLong("dest-ca"), help: ArgumentHelp("PEM CA certificates to trust for the destination's TLS certificate.", valueName: "FILE"))
+    var destinationCA: String?
+
     func validate() throws {
         if tags != nil && tagsRegex != nil { throw ValidationError("give --tags or --tags-regex, not both") }
         if platform != nil && allPlatforms { throw ValidationError("give --platform or --all-platforms, not both") }
@@ -83,7 +90,9 @@ struct MirrorCommand: AsyncParsableCommand {
             interval = parsed
         }
         let options = Mirror.Options(tags: filter, platform: chosenPlatform, dryRun: dryRun, parallelTransfers: parallel)
-        let sourceClient = UpstreamClient(baseURL: sourceAddress.baseURL, credentials: try Self.credentials(sourceCredentials))
+        let sourceClient = UpstreamClient(
+            baseURL: sourceAddress.baseURL, credentials: try Self.credentials(sourceCredentials),
+            http: try Self.httpClient(trusting: sourceCA))
 
         var logger = Logger(label: "registry")
         logger.logLevel = .warning
@@ -99,7 +108,9 @@ struct MirrorCommand: AsyncParsableCommand {
             try await local.close()
         } else {
             let destinationAddress = try address(destination)
-            let client = UpstreamClient(baseURL: destinationAddress.baseURL, credentials: try Self.credentials(destinationCredentials))
+            let client = UpstreamClient(
+                baseURL: destinationAddress.baseURL, credentials: try Self.credentials(destinationCredentials),
+                http: try Self.httpClient(trusting: destinationCA))
             let remote = RemoteDestination(
                 client: client, repository: destinationAddress.repository,
                 mountSource: destinationAddress.baseURL == sourceAddress.baseURL ? sourceAddress.repository : nil)
@@ -134,6 +145,14 @@ struct MirrorCommand: AsyncParsableCommand {
             return try UpstreamAddress(parsing: text)
         } catch {
             throw ValidationError("\(error)")
+        }
+    }
+
+    static func httpClient(trusting caFile: String?) throws -> HTTPClient {
+        do {
+            return try UpstreamClient.httpClient(trustingCertificatesIn: caFile)
+        } catch {
+            throw ValidationError("cannot read the CA certificates in \(caFile ?? ""): \(error)")
         }
     }
 

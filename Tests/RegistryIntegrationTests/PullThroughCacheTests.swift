@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import NIOSSL
 import RegistryModel
 import RegistryServer
 import RegistryTestSupport
@@ -212,5 +214,40 @@ struct PullThroughCacheTests {
             try await cache.pullImage("hub/library/app", tag: "a")
             #expect(fixture.upstreamGets("/blobs/\(digest("a"))") == 2)
         }
+    }
+
+    @Test func anUpstreamWithAPrivateCAIsTrustedThroughItsCAFile() async throws {
+        let files = try CertificateAuthority.issue(hosts: ["127.0.0.1"], into: try TestRegistry.makeTemporaryDirectory())
+        let upstream = try await TestRegistry.start(configure: {
+            $0.tlsCertificate = files.serverCertificate
+            $0.tlsKey = files.serverKey
+        })
+        do {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(files.caCertificate)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+            let pushed = try await RegistryClient(registry: upstream, http: http).pushImage(to: "team/app", tag: "v1")
+            try await http.shutdown()
+            for trusted in [true, false] {
+                try await TestRegistry.with(configure: {
+                    var proxy = ProxyConfiguration(name: "corp", url: upstream.baseURL)
+                    proxy.ca = trusted ? files.caCertificate : nil
+                    $0.proxies = [proxy]
+                }) { cache in
+                    let reply = try await cache.request(.GET, "/v2/corp/team/app/manifests/v1", headers: [Self.accept])
+                    if trusted {
+                        #expect(reply.status == .ok)
+                        #expect(reply.bytes == pushed.manifest)
+                    } else {
+                        // An unverifiable certificate is an unreachable upstream, not content.
+                        #expect(reply.status == .serviceUnavailable)
+                    }
+                }
+            }
+        } catch {
+            await upstream.stop()
+            throw error
+        }
+        await upstream.stop()
     }
 }
