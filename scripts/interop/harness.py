@@ -243,6 +243,13 @@ class Suite:
         self.figures.append(text)
 
 
+def add_users(registry_binary, htpasswd, users):
+    """`registry user add` for each (user, password), as the README's private-registry section does."""
+    for user, password in users:
+        subprocess.run([registry_binary, "user", "add", user, "--htpasswd", htpasswd], input=password + "\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+
+
 def free_port():
     """A port the OS just handed out (for a server that must know its own URL before it starts)."""
     import socket

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CheckFailed, Containerd, Dockerd, Registry, Storage, Suite, expect, free_port, run,  # noqa: E402
+from harness import (CheckFailed, Containerd, Dockerd, Registry, Storage, Suite, add_users, expect, free_port, run,  # noqa: E402
                      succeeds, timed, tool_available)
 from proxy_checks import proxy_checks  # noqa: E402
 
@@ -488,9 +488,7 @@ def private_registry_checks(ctx, registry_binary):
     os.makedirs(base, exist_ok=True)
     run([registry_binary, "cert", "--host", "127.0.0.1", "--host", "localhost", "--out", certs])
     htpasswd = os.path.join(base, "htpasswd")
-    for user, password in (("alice", "alice-secret"), ("bob", "bob-secret")):
-        subprocess.run([registry_binary, "user", "add", user, "--htpasswd", htpasswd], input=password + "\n",
-                       text=True, check=True, stdout=subprocess.DEVNULL)
+    add_users(registry_binary, htpasswd, (("alice", "alice-secret"), ("bob", "bob-secret")))
     config = os.path.join(base, "registry.yaml")
     with open(config, "w") as f:
         f.write(f"""tls:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from harness import CheckFailed, Containerd, Dockerd, Registry, Storage, expect, free_port, run, tool_available
+from harness import Containerd, Dockerd, Registry, Storage, add_users, expect, free_port, run, tool_available
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PUSHER = "pusher:pusher-secret"
@@ -43,9 +43,7 @@ def proxy_checks(ctx, registry_binary):
     base = os.path.join(ctx.work, "proxy")
     os.makedirs(base, exist_ok=True)
     htpasswd = os.path.join(base, "htpasswd")
-    for user, password in (("mirror", "mirror-secret"), ("pusher", "pusher-secret")):
-        subprocess.run([registry_binary, "user", "add", user, "--htpasswd", htpasswd], input=password + "\n",
-                       text=True, check=True, stdout=subprocess.DEVNULL)
+    add_users(registry_binary, htpasswd, (("mirror", "mirror-secret"), ("pusher", "pusher-secret")))
     upstream_config = os.path.join(base, "upstream.yaml")
     with open(upstream_config, "w") as f:
         f.write(f"""auth:
