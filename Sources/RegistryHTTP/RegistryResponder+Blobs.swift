@@ -29,41 +29,41 @@ extension RegistryResponder {
             // The fetch ended meanwhile: the blob is stored now (or the error is reported).
             reader = try await registry.openBlob(digest, in: repository)
         }
-        let size = reader.size
-        switch ByteRange.parse(request.headers.first(name: "range"), size: size) {
-        case .whole:
-            return Response(status: .ok, headers: headers, body: .blob(reader, range: 0..<size))
-        case .partial(let range):
-            headers.add(name: "Content-Range", value: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)")
-            return Response(status: .partialContent, headers: headers, body: .blob(reader, range: range))
-        case .unsatisfiable:
+        let status: HTTPResponseStatus, range: Range<Int64>
+        do {
+            (status, range) = try Self.servedRange(request, size: reader.size, headers: &headers)
+        } catch {
             try? await reader.close()
-            throw RegistryError(
-                .rangeInvalid, message: "requested range not satisfiable for a blob of \(size) bytes",
-                headers: [("Content-Range", "bytes */\(size)")])
+            throw error
         }
+        return Response(status: status, headers: headers, body: .blob(reader, range: range))
     }
 
     /// A blob an upstream is still sending, served to this client as it arrives; nil when the
     /// fetch is over by now.
     private func arriving(_ fetch: BlobFetch, headers: HTTPHeaders, request: Request) throws -> Response? {
         var headers = headers
-        let size = fetch.size
-        let range: Range<Int64>
+        let (status, range) = try Self.servedRange(request, size: fetch.size, headers: &headers)
+        guard let stream = fetch.stream(range: range) else { return nil }
+        return Response(status: status, headers: headers, body: .arriving(stream))
+    }
+
+    /// What the request's `Range` asks of a blob of `size` bytes: the whole (200) or one range
+    /// (206, with `Content-Range` added to `headers`); `RANGE_INVALID` when it cannot be met.
+    private static func servedRange(
+        _ request: Request, size: Int64, headers: inout HTTPHeaders
+    ) throws(RegistryError) -> (HTTPResponseStatus, Range<Int64>) {
         switch ByteRange.parse(request.headers.first(name: "range"), size: size) {
         case .whole:
-            range = 0..<size
-        case .partial(let partial):
-            range = partial
-            headers.add(name: "Content-Range", value: "bytes \(partial.lowerBound)-\(partial.upperBound - 1)/\(size)")
+            return (.ok, 0..<size)
+        case .partial(let range):
+            headers.add(name: "Content-Range", value: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)")
+            return (.partialContent, range)
         case .unsatisfiable:
             throw RegistryError(
                 .rangeInvalid, message: "requested range not satisfiable for a blob of \(size) bytes",
                 headers: [("Content-Range", "bytes */\(size)")])
         }
-        guard let stream = fetch.stream(range: range) else { return nil }
-        let status: HTTPResponseStatus = range.count == Int(size) ? .ok : .partialContent
-        return Response(status: status, headers: headers, body: .arriving(stream))
     }
 
     /// `DELETE /v2/<name>/blobs/<digest>`.
