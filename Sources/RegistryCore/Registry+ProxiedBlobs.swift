@@ -15,14 +15,10 @@ extension Registry {
     /// Size of a proxied blob: the cached one's, else the upstream's answer to a `HEAD`.
     func proxiedBlobSize(_ digest: Digest, in repository: RepositoryName, route: ProxyRoute) async throws -> Int64 {
         if let size = try await metadata.blobSize(digest, in: repository) { return size }
-        do {
-            guard let size = try await withUpstream(route, { try await route.upstream.client.blobSize(digest, in: route.repository) }) else {
-                throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
-            }
-            return size
-        } catch let error where Self.upstreamIsUnavailable(error) {
-            throw Self.unavailable(route, error)
+        guard let size = try await fromUpstream(route, { try await route.upstream.client.blobSize(digest, in: route.repository) }) else {
+            throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
         }
+        return size
     }
 
     /// A proxied blob: from storage when cached, otherwise fetched once from the upstream and
@@ -35,17 +31,10 @@ extension Registry {
             if try await metadata.blobSize(digest, in: repository) != nil {
                 return .stored(try await openBlob(digest, in: repository))
             }
-            let fetch: BlobFetch?
-            do {
-                fetch = try await withUpstream(route) {
-                    try await route.cache.blobFetches.join(key, digest: digest) {
-                        try await self.startFetch(digest, in: repository, route: route, key: key)
-                    }
+            let fetch = try await fromUpstream(route) {
+                try await route.cache.blobFetches.join(key, digest: digest) {
+                    try await self.startFetch(digest, in: repository, route: route, key: key)
                 }
-            } catch let error where Self.upstreamIsUnavailable(error) {
-                throw Self.unavailable(route, error)
-            } catch let error as UpstreamError {
-                throw Self.upstreamFailed(route, error)
             }
             guard let fetch else { continue }  // linked without a transfer
             switch fetch.outcome {

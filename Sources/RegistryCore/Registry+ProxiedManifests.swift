@@ -79,19 +79,13 @@ extension Registry {
     func proxiedManifest(_ digest: Digest, in repository: RepositoryName, route: ProxyRoute) async throws -> StoredManifest? {
         route.cache.served(digest, in: repository)
         if let cached = try await metadata.manifest(digest, in: repository) { return cached }
-        do {
-            try await withUpstream(route) {
-                try await route.cache.manifestFetches.run("digest \(repository)@\(digest)") {
-                    guard try await self.metadata.manifest(digest, in: repository) == nil else { return }
-                    guard let fetched = try await route.upstream.client.manifest(.digest(digest), in: route.repository) else { return }
-                    try await self.storeProxied(
-                        ByteBuffer(bytes: fetched.bytes), mediaType: fetched.mediaType, digest: digest, tag: nil, in: repository)
-                }
+        try await fromUpstream(route) {
+            try await route.cache.manifestFetches.run("digest \(repository)@\(digest)") {
+                guard try await self.metadata.manifest(digest, in: repository) == nil else { return }
+                guard let fetched = try await route.upstream.client.manifest(.digest(digest), in: route.repository) else { return }
+                try await self.storeProxied(
+                    ByteBuffer(bytes: fetched.bytes), mediaType: fetched.mediaType, digest: digest, tag: nil, in: repository)
             }
-        } catch let error where Self.upstreamIsUnavailable(error) {
-            throw Self.unavailable(route, error)
-        } catch let error as UpstreamError {
-            throw Self.upstreamFailed(route, error)
         }
         return try await metadata.manifest(digest, in: repository)
     }

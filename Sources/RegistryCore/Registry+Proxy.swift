@@ -26,6 +26,18 @@ extension Registry {
         }
     }
 
+    /// ``withUpstream(_:_:)`` for content with nothing cached to fall back on: its failures
+    /// become the client's OCI errors (`UNAVAILABLE`, `DENIED`, `DIGEST_INVALID`).
+    func fromUpstream<T: Sendable>(_ route: ProxyRoute, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await withUpstream(route, body)
+        } catch let error where Self.upstreamIsUnavailable(error) {
+            throw Self.unavailable(route, error)
+        } catch let error as UpstreamError {
+            throw Self.upstreamFailed(route, error)
+        }
+    }
+
     // MARK: Errors
 
     /// Whether the cache should stand in for the upstream: it cannot be reached, or answers
