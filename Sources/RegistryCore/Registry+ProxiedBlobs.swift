@@ -71,7 +71,7 @@ extension Registry {
         let writer: any UploadWriter
         let reader: any BlobReader
         do {
-            writer = try await uploads.openWriter(id)
+            writer = try await uploads.openWriter(id, at: 0)
             reader = try await uploads.openReader(id)
         } catch {
             try? await uploads.remove(id)
@@ -106,35 +106,27 @@ extension Registry {
         _ body: Body, into writer: any UploadWriter, fetch: BlobFetch, id: UploadID, repository: RepositoryName
     ) async throws where Body.Element == ByteBuffer {
         var hasher = DigestHasher(algorithm: fetch.digest.algorithm)
-        var written: Int64 = 0
-        var pending = ByteBuffer()
+        var received: Int64 = 0
         for try await chunk in body {
             chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-            pending.writeImmutableBuffer(chunk)
-            guard written + Int64(pending.readableBytes) <= fetch.size else {
+            received += Int64(chunk.readableBytes)
+            guard received <= fetch.size else {
                 throw UpstreamError.invalidResponse(url: "\(fetch.digest)", reason: "more bytes than the announced \(fetch.size)")
             }
-            if pending.readableBytes >= Self.writeCoalescingBytes {
-                try await writer.write(pending, at: written)
-                written += Int64(pending.readableBytes)
-                pending.clear()
-                fetch.advance(to: written)
-            }
-        }
-        if pending.readableBytes > 0 {
-            try await writer.write(pending, at: written)
-            written += Int64(pending.readableBytes)
+            let before = writer.writtenLength
+            try await writer.append(chunk)
+            if writer.writtenLength != before { fetch.advance(to: writer.writtenLength) }
         }
         let actual = hasher.finalize()
-        guard written == fetch.size, actual == fetch.digest else {
+        guard received == fetch.size, actual == fetch.digest else {
             throw UpstreamError.digestMismatch(expected: fetch.digest, actual: actual)
         }
-        try await writer.synchronize()
+        try await writer.finish()
         try await writer.close()
         let uploads = self.uploads
-        try await metadata.finishUpload(id, linking: fetch.digest, size: written, into: repository) {
+        try await metadata.finishUpload(id, linking: fetch.digest, size: received, into: repository) {
             try await uploads.commit(id, as: fetch.digest)
         }
-        fetch.advance(to: written)
+        fetch.advance(to: received)
     }
 }

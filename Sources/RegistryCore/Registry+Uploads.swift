@@ -23,7 +23,7 @@ public struct ChunkRange: Sendable, Equatable {
 }
 
 extension Registry {
-    /// Largest amount of body data gathered before one write to disk.
+    /// Largest chunk written in one trip to the disk; larger ones stream through an ``UploadWriter``.
     static let writeCoalescingBytes = 1 << 20
 
     /// Opens a session (`POST /blobs/uploads/`).
@@ -194,7 +194,7 @@ extension Registry {
         let fileLength = try await uploads.length(of: id) ?? 0
         let length = min(record.committedLength, fileLength)
         if fileLength != length {
-            let writer = try await uploads.openWriter(id)
+            let writer = try await uploads.openWriter(id, at: length)
             try await writer.truncate(to: length)
             try await writer.close()
         }
@@ -226,9 +226,11 @@ extension Registry {
         try await metadata.deleteUpload(id)
     }
 
-    /// Streams `body` onto the end of the session's data, hashing as it goes and writing in
-    /// batches of up to ``writeCoalescingBytes``. All or nothing: on any failure (including the
-    /// client going away) the file and hash are rolled back to where the chunk began.
+    /// Streams `body` onto the end of the session's data, hashing as it goes. A chunk that fits
+    /// in ``writeCoalescingBytes`` (every small blob) is written in one trip to the disk; a larger
+    /// one goes through an ``UploadWriter``, whose writes overlap the hashing. All or nothing: on
+    /// any failure (including the client going away) the file and hash are rolled back to where
+    /// the chunk began.
     private func append<Body: AsyncSequence>(
         _ body: Body, to id: UploadID, state: inout UploadSessionTable.State, range: ChunkRange?
     ) async throws where Body.Element == ByteBuffer {
@@ -241,38 +243,36 @@ extension Registry {
         let start = state.length
         let hasherAtStart = state.hasher
         var writer: (any UploadWriter)?
-        var pending: ByteBuffer?
+        var pending = ByteBuffer()
+        var received: Int64 = 0
         do {
             for try await chunk in body {
                 guard chunk.readableBytes > 0 else { continue }
                 chunk.withUnsafeReadableBytes { state.hasher.update(bufferPointer: $0) }
-                if pending == nil {
-                    pending = chunk
-                } else {
-                    pending!.writeImmutableBuffer(chunk)
+                received += Int64(chunk.readableBytes)
+                if let writer {
+                    try await writer.append(chunk)
+                    continue
                 }
-                if pending!.readableBytes >= Self.writeCoalescingBytes {
-                    if writer == nil { writer = try await uploads.openWriter(id) }
-                    try await writer!.write(pending!, at: state.length)
-                    state.length += Int64(pending!.readableBytes)
-                    pending!.clear()
+                pending.writeImmutableBuffer(chunk)
+                if pending.readableBytes >= Self.writeCoalescingBytes {
+                    let opened = try await uploads.openWriter(id, at: start)
+                    writer = opened
+                    try await opened.append(pending)
+                    pending = ByteBuffer()
                 }
             }
-            let rest = pending.map { Int64($0.readableBytes) } ?? 0
-            if let range, state.length + rest - start != range.length {
+            if let range, received != range.length {
                 throw RegistryError(
-                    .sizeInvalid,
-                    message: "Content-Range announced \(range.length) bytes but the body had \(state.length + rest - start)")
+                    .sizeInvalid, message: "Content-Range announced \(range.length) bytes but the body had \(received)")
             }
             if let writer {
-                if let buffer = pending, rest > 0 { try await writer.write(buffer, at: state.length) }
-                try await writer.synchronize()
+                try await writer.finish()
                 try await writer.close()
-            } else if let buffer = pending, rest > 0 {
-                // The whole chunk fit in one batch (every small blob): a single trip to the disk.
-                try await uploads.writeDurably(buffer, to: id, at: state.length)
+            } else if received > 0 {
+                try await uploads.writeDurably(pending, to: id, at: start)
             }
-            state.length += rest
+            state.length = start + received
         } catch {
             state.length = start
             state.hasher = hasherAtStart

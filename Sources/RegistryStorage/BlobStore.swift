@@ -49,8 +49,9 @@ public protocol BlobReader: Sendable {
 public protocol UploadStore: Sendable {
     /// Current length of the session's data, or `nil` when nothing was written yet.
     func length(of id: UploadID) async throws -> Int64?
-    /// Opens the session's data for writing, creating it when needed.
-    func openWriter(_ id: UploadID) async throws -> any UploadWriter
+    /// Opens the session's data for appending at `offset` (its current length), creating it
+    /// when needed.
+    func openWriter(_ id: UploadID, at offset: Int64) async throws -> any UploadWriter
     /// Writes `buffer` at `offset` and flushes it to stable storage in one step (open, write,
     /// sync, close): the path of small chunks, which would otherwise pay for four round trips to
     /// the I/O threads. On failure the data is cut back to `offset`.
@@ -66,11 +67,19 @@ public protocol UploadStore: Sendable {
     func allSessions() async throws -> [UploadID]
 }
 
-/// An open upload data file.
+/// An upload data file open for appending. Writes are gathered into blocks and may still be
+/// under way when ``append(_:)`` returns: an error then surfaces from a later call, and the
+/// caller cuts the file back with ``truncate(to:)``. Used by one task at a time.
 public protocol UploadWriter: Sendable {
-    func write(_ buffer: ByteBuffer, at offset: Int64) async throws
+    /// The file's length as readers see it: what was appended, less what is still gathered or
+    /// being written.
+    var writtenLength: Int64 { get }
+    /// Appends `buffer` after everything appended before.
+    func append(_ buffer: ByteBuffer) async throws
+    /// Writes what is gathered and flushes the file to stable storage.
+    func finish() async throws
+    /// Waits for the write under way, drops what is gathered, and cuts the file to `length`;
+    /// appending then goes on from there.
     func truncate(to length: Int64) async throws
-    /// Flushes to stable storage.
-    func synchronize() async throws
     func close() async throws
 }

@@ -120,10 +120,8 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         try await fileSystem.info(forFileAt: layout.uploadDataPath(for: id), infoAboutSymbolicLink: false)?.size
     }
 
-    public func openWriter(_ id: UploadID) async throws -> any UploadWriter {
-        let handle = try await fileSystem.openFile(
-            forWritingAt: layout.uploadDataPath(for: id), options: .modifyFile(createIfNecessary: true))
-        return FileUploadWriter(handle: handle)
+    public func openWriter(_ id: UploadID, at offset: Int64) async throws -> any UploadWriter {
+        try await StagedUploadWriter(path: layout.uploadDataPath(for: id).string, at: offset, threadPool: threadPool)
     }
 
     public func writeDurably(_ buffer: ByteBuffer, to id: UploadID, at offset: Int64) async throws {
@@ -236,40 +234,6 @@ final class FileBlobReader: BlobReader {
         let descriptor = try handle.detachUnsafeFileDescriptor()
         // The one place a NIOFileHandle is made: FileRegion (sendfile) still needs one.
         return NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor.rawValue)
-    }
-
-    func close() async throws {
-        try await handle.close()
-    }
-}
-
-/// An upload data file open for writing.
-final class FileUploadWriter: UploadWriter {
-    private let handle: WriteFileHandle
-
-    init(handle: WriteFileHandle) {
-        self.handle = handle
-    }
-
-    func write(_ buffer: ByteBuffer, at offset: Int64) async throws {
-        try await handle.write(contentsOf: buffer, toAbsoluteOffset: offset)
-        #if os(Linux)
-        // Starts writing these pages to disk now, without waiting: the data streams to the disk
-        // while the upload goes on, instead of piling up as dirty pages that the final fsync
-        // (or the kernel's dirty-page throttling, mid-upload) must then wait for.
-        let length = Int64(buffer.readableBytes)
-        try await handle.withUnsafeDescriptor { descriptor in
-            WritebackHint.startWriteback(descriptor: descriptor.rawValue, offset: offset, length: length)
-        }
-        #endif
-    }
-
-    func truncate(to length: Int64) async throws {
-        try await handle.resize(to: .bytes(length))
-    }
-
-    func synchronize() async throws {
-        try await handle.synchronize()
     }
 
     func close() async throws {

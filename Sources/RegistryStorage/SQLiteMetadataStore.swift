@@ -19,7 +19,9 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// other connection, in this process or another, commits.
     private let watcher: SQLiteConnection
     private let nextReader = NIOLockedValueBox(0)
-    private let writeLock = AsyncSerialLock()
+    private let writeLock: AsyncSerialLock
+    /// Where the small writes of upload sessions go, to be committed in batches.
+    private let commits: GroupCommitQueue
     private let threadPool: NIOThreadPool
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection], watcher: SQLiteConnection, threadPool: NIOThreadPool) {
@@ -27,6 +29,8 @@ public final class SQLiteMetadataStore: MetadataStore {
         self.readers = readers
         self.watcher = watcher
         self.threadPool = threadPool
+        writeLock = AsyncSerialLock()
+        commits = GroupCommitQueue(connection: writer, writeLock: writeLock)
     }
 
     /// How long a connection waits for another process's lock before giving up.
@@ -53,6 +57,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                 _ = try await writer.query("PRAGMA journal_mode=WAL")
                 _ = try await writer.query("PRAGMA synchronous=NORMAL")
                 try await migrate(writer)
+                for statement in SQLiteSchema.writerStatements { _ = try await writer.query(statement) }
             }
             var readers: [SQLiteConnection] = []
             for _ in 0...readerCount {
@@ -137,16 +142,6 @@ public final class SQLiteMetadataStore: MetadataStore {
                 _ = try? await writer.query("ROLLBACK")
                 throw error
             }
-        }
-    }
-
-    /// Runs one writing statement on the writer connection. SQLite makes a single statement its
-    /// own transaction, which saves the two extra round trips of `BEGIN` and `COMMIT`.
-    @discardableResult
-    func write(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
-        let writer = self.writer
-        return try await writeLock.withLock {
-            try await writer.query(sql, binds)
         }
     }
 
@@ -402,12 +397,12 @@ public final class SQLiteMetadataStore: MetadataStore {
     // MARK: Upload sessions
 
     public func createUpload(_ upload: UploadRecord) async throws {
-        try await write(
-            "INSERT INTO uploads (id, repository, committed_length, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            [
+        try await commits.commit(.init(
+            sql: "INSERT INTO uploads (id, repository, committed_length, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            binds: [
                 .text(upload.id.value), .text(upload.repository.value), .int64(upload.committedLength),
                 .int64(Self.milliseconds(upload.createdAt)), .int64(Self.milliseconds(upload.updatedAt)),
-            ])
+            ]))
     }
 
     public func upload(_ id: UploadID) async throws -> UploadRecord? {
@@ -417,31 +412,27 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func updateUpload(_ id: UploadID, committedLength: Int64) async throws {
-        try await write(
-            "UPDATE uploads SET committed_length = ?, updated_at = ? WHERE id = ?",
-            [.int64(committedLength), .int64(Self.now), .text(id.value)])
+        try await commits.commit(.init(
+            sql: "UPDATE uploads SET committed_length = ?, updated_at = ? WHERE id = ?",
+            binds: [.int64(committedLength), .int64(Self.now), .text(id.value)]))
     }
 
     public func deleteUpload(_ id: UploadID) async throws {
-        try await write("DELETE FROM uploads WHERE id = ?", [.text(id.value)])
+        try await commits.commit(.init(sql: "DELETE FROM uploads WHERE id = ?", binds: [.text(id.value)]))
     }
 
     public func finishUpload(
         _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
         storing data: @escaping @Sendable () async throws -> Void
     ) async throws {
-        try await transaction { db in
-            // The data becomes the blob while this transaction holds the write lock, so garbage
-            // collection (which deletes a blob's file under the same lock) sees the file and its
-            // records appear together.
-            try await data()
-            _ = try await db.query("DELETE FROM uploads WHERE id = ?", [.text(id.value)])
-            let repositoryID = try await Self.ensureRepository(repository, on: db)
-            _ = try await db.query(
-                "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
-                [.text(digest.description), .int64(size), .int64(Self.now)])
-            try await Self.link(digest, into: repositoryID, on: db)
-        }
+        // The data becomes the blob inside the transaction that records it, under the write
+        // lock: garbage collection (which deletes a blob's file under the same lock) sees the
+        // file and its records appear together. One statement does the four writes (see
+        // `SQLiteSchema.writerStatements`), and concurrent finishes share a transaction.
+        try await commits.commit(.init(
+            preparation: data,
+            sql: "INSERT INTO finished_uploads (upload_id, repository, digest, size, finished_at) VALUES (?, ?, ?, ?, ?)",
+            binds: [.text(id.value), .text(repository.value), .text(digest.description), .int64(size), .int64(Self.now)]))
     }
 
     public func uploads(notUpdatedSince date: Date) async throws -> [UploadRecord] {

@@ -78,4 +78,27 @@ enum SQLiteSchema {
         """,
         "CREATE INDEX IF NOT EXISTS uploads_by_update ON uploads(updated_at)",
     ]
+
+    /// Made on the writer connection each time it opens (temporary objects, not part of the
+    /// schema): finishing an upload is one `INSERT` into `finished_uploads`, whose trigger
+    /// removes the session, records the blob and links it to the repository (created if
+    /// needed). A blob linked again has its link's age reset, as `mountBlob` does.
+    static let writerStatements: [String] = [
+        """
+        CREATE TEMP VIEW finished_uploads (upload_id, repository, digest, size, finished_at)
+        AS SELECT NULL, NULL, NULL, NULL, NULL WHERE 0
+        """,
+        """
+        CREATE TEMP TRIGGER finish_upload INSTEAD OF INSERT ON finished_uploads BEGIN
+            DELETE FROM uploads WHERE id = NEW.upload_id;
+            INSERT INTO repositories (name, created_at) VALUES (NEW.repository, NEW.finished_at)
+                ON CONFLICT (name) DO NOTHING;
+            INSERT INTO blobs (digest, size, created_at) VALUES (NEW.digest, NEW.size, NEW.finished_at)
+                ON CONFLICT (digest) DO NOTHING;
+            INSERT INTO repository_blobs (repository_id, digest, created_at)
+                SELECT id, NEW.digest, NEW.finished_at FROM repositories WHERE name = NEW.repository
+                ON CONFLICT DO UPDATE SET created_at = excluded.created_at;
+        END
+        """,
+    ]
 }

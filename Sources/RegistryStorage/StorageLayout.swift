@@ -45,9 +45,13 @@ public struct UploadID: Hashable, Sendable, CustomStringConvertible {
     public let value: String
 
     public init() {
+        // 128 random bits from two calls to the system's generator (one per byte would cost 32
+        // system calls per upload).
         var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        value = String(decoding: (0..<32).map { _ in digits[Int(generator.next() % 16)] }, as: UTF8.self)
+        value = (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
     }
 
     /// Accepts only strings this server could have generated, so a client-supplied id can be

@@ -84,4 +84,37 @@ struct SQLiteMetadataStoreTests {
             #expect(try await store.tags(in: repository, after: nil, limit: 100)?.count == 50)
         }
     }
+
+    @Test func concurrentUploadFinishesCommitTogetherAndOneFailureStaysItsOwn() async throws {
+        struct DataNotStored: Error {}
+        try await withStore { store in
+            let uploads = (0..<40).map { index in (id: UploadID(), digest: DigestHasher.digest(of: [UInt8(index)])) }
+            for upload in uploads {
+                try await store.createUpload(UploadRecord(id: upload.id, repository: repository, createdAt: Date(), updatedAt: Date()))
+            }
+            let failing = 17
+            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                for (index, upload) in uploads.enumerated() {
+                    group.addTask {
+                        do {
+                            try await store.finishUpload(upload.id, linking: upload.digest, size: 1, into: self.repository) {
+                                if index == failing { throw DataNotStored() }
+                            }
+                            return (index, true)
+                        } catch {
+                            return (index, false)
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            for (index, upload) in uploads.enumerated() {
+                #expect(outcomes[index] == (index != failing))
+                let recorded = try await store.blobSize(upload.digest, in: repository)
+                #expect((recorded != nil) == (index != failing))
+                // The failed finish left its session in place, for the client to retry.
+                #expect((try await store.upload(upload.id) != nil) == (index == failing))
+            }
+        }
+    }
 }

@@ -1,0 +1,105 @@
+import NIOConcurrencyHelpers
+import SQLiteNIO
+
+/// Single-statement writes that arrive while the writer connection is busy, committed together.
+///
+/// Every round trip to sqlite-nio's thread costs three thread wake-ups, and the writer
+/// connection is one: under many small pushes (a session opened, a blob recorded, per push) the
+/// serialised round trips, not SQLite, set the pace. Writes queue here instead; one task takes
+/// the write lock and commits everything queued in one transaction (`BEGIN`, each write, one
+/// `COMMIT`), then the next batch. Alone, a write costs what it did before: one statement, or
+/// `BEGIN`, its preparation, the statement and `COMMIT` when it has a preparation.
+///
+/// Each write keeps its own outcome: a write whose preparation or statement fails is reported
+/// to its caller alone (SQLite undoes just that statement), and the others commit.
+final class GroupCommitQueue: Sendable {
+    struct Write: Sendable {
+        /// Runs first, inside the transaction, while the write lock is held (an upload's data
+        /// becoming its blob file); when it fails the statement is not run.
+        var preparation: (@Sendable () async throws -> Void)?
+        var sql: String
+        var binds: [SQLiteData]
+    }
+
+    private struct Waiting: Sendable {
+        var write: Write
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var queue: [Waiting] = []
+        var isCommitting = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let connection: SQLiteConnection
+    private let writeLock: AsyncSerialLock
+
+    init(connection: SQLiteConnection, writeLock: AsyncSerialLock) {
+        self.connection = connection
+        self.writeLock = writeLock
+    }
+
+    /// Returns once `write` is committed, or throws what made it fail.
+    func commit(_ write: Write) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let startsCommitter = state.withLockedValue { state in
+                state.queue.append(Waiting(write: write, continuation: continuation))
+                defer { state.isCommitting = true }
+                return !state.isCommitting
+            }
+            if startsCommitter {
+                Task { await self.commitUntilEmpty() }
+            }
+        }
+    }
+
+    private func commitUntilEmpty() async {
+        while true {
+            let batch = state.withLockedValue { state -> [Waiting] in
+                defer { state.queue = [] }
+                if state.queue.isEmpty { state.isCommitting = false }
+                return state.queue
+            }
+            if batch.isEmpty { return }
+            let outcomes = await (try? writeLock.withLock { await self.run(batch.map(\.write)) })
+                ?? Array(repeating: .failure(CancellationError()), count: batch.count)
+            for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(with: outcome) }
+        }
+    }
+
+    /// Runs the writes in one transaction (a lone write without preparation in none); called
+    /// with the write lock held.
+    private func run(_ writes: [Write]) async -> [Result<Void, any Error>] {
+        if writes.count == 1, writes[0].preparation == nil {
+            do {
+                _ = try await connection.query(writes[0].sql, writes[0].binds)
+                return [.success(())]
+            } catch {
+                return [.failure(error)]
+            }
+        }
+        do {
+            _ = try await connection.query("BEGIN IMMEDIATE")
+        } catch {
+            return Array(repeating: .failure(error), count: writes.count)
+        }
+        var outcomes: [Result<Void, any Error>] = []
+        for write in writes {
+            do {
+                try await write.preparation?()
+                _ = try await connection.query(write.sql, write.binds)
+                outcomes.append(.success(()))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        do {
+            _ = try await connection.query("COMMIT")
+            return outcomes
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            return Array(repeating: .failure(error), count: writes.count)
+        }
+    }
+}
