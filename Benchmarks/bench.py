@@ -7,7 +7,8 @@ docker-registry) side by side, on loopback, alternating, and prints medians and 
 
 Scenarios: listing latency as repositories and tags grow (10, 1 000, 10 000); blob push
 (monolithic PUT, one streamed chunked PATCH, 16 MiB chunks) against the single-core SHA-256 rate
-of swift-crypto; blob pull (one large, eight concurrent); small requests at 64 connections (wrk for
+of swift-crypto; blob pull (one large, eight concurrent; registry-bench's blocking reader, as
+Python's costs the CPU the servers need); small requests at 64 connections (wrk for
 GET /v2/, GET manifest by tag with a docker-like Accept list and GET tags/list; registry-bench for
 HEAD blob, which Debian's wrk cannot drive); 64 clients with one request per connection; many
 small pushes from 16 workers; the peak RSS of each server. Every response is checked; a failed
@@ -173,24 +174,6 @@ def push_chunked(server, path, digest, size, chunk=16 * MIB):
     expect_status(connection.getresponse(), (201,), "closing PUT")
 
 
-def pull(server, repository, digest, size):
-    connection = server.connection()
-    connection.request("GET", f"/v2/{repository}/blobs/{digest}")
-    response = connection.getresponse()
-    if response.status != 200:
-        raise Failure(f"GET blob: {response.status}")
-    buffer = bytearray(MIB)
-    view = memoryview(buffer)
-    received = 0
-    while True:
-        count = response.readinto(view)
-        if not count:
-            break
-        received += count
-    if received != size:
-        raise Failure(f"GET blob: {received} bytes, expected {size}")
-
-
 def push_blob_bytes(server, repository, data):
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     connection, location = start_upload(server, repository)
@@ -245,6 +228,10 @@ class Bench:
 
     def load(self, server, path, *options):
         return self("load", f"http://127.0.0.1:{server.port}{path}", *options)
+
+    def pull(self, server, path, size, *options):
+        """GETs of a blob, read and discarded, checked for their status and length."""
+        return self("pull", f"http://127.0.0.1:{server.port}{path}", "--size", size, *options)
 
 
 # MARK: driver
@@ -369,9 +356,7 @@ def main():
                 push_monolithic(server, blob, digest, size)
 
             def measure_pull(server, round):
-                started = time.perf_counter()
-                pull(server, "bench/push", digest, size)
-                return args.size_mib / (time.perf_counter() - started)
+                return bench.pull(server, f"/v2/bench/push/blobs/{digest}", size)["mib_per_s"]
             result = median_of(args.rounds, servers, measure_pull)
             table.add(f"pull: one blob {args.size_mib} MiB", "MiB/s", result["ours"], result["reference"])
 
@@ -381,11 +366,7 @@ def main():
                 push_blob_bytes(server, "bench/pull8", small)
 
             def measure_parallel(server, round):
-                started = time.perf_counter()
-                with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                    for future in [pool.submit(pull, server, "bench/pull8", small_digest, len(small)) for _ in range(8)]:
-                        future.result()
-                return 8 * 64 / (time.perf_counter() - started)
+                return bench.pull(server, f"/v2/bench/pull8/blobs/{small_digest}", len(small), "--parallel", 8)["mib_per_s"]
             result = median_of(args.rounds, servers, measure_parallel)
             table.add("pull: 8 concurrent x 64 MiB", "MiB/s", result["ours"], result["reference"])
         os.remove(blob)

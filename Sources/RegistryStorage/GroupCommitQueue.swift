@@ -31,6 +31,9 @@ final class GroupCommitQueue: Sendable {
         var isCommitting = false
     }
 
+    /// Writes per transaction at most, so that a transaction stays short.
+    static let maximumBatch = 64
+
     private let state = NIOLockedValueBox(State())
     private let connection: SQLiteConnection
     private let writeLock: AsyncSerialLock
@@ -57,9 +60,10 @@ final class GroupCommitQueue: Sendable {
     private func commitUntilEmpty() async {
         while true {
             let batch = state.withLockedValue { state -> [Waiting] in
-                defer { state.queue = [] }
                 if state.queue.isEmpty { state.isCommitting = false }
-                return state.queue
+                let batch = state.queue.prefix(Self.maximumBatch)
+                state.queue.removeFirst(batch.count)
+                return Array(batch)
             }
             if batch.isEmpty { return }
             let outcomes = await (try? writeLock.withLock { await self.run(batch.map(\.write)) })

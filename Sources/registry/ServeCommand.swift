@@ -51,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
     var noDelete = false
 
     func run() async throws {
+        MallocTuning.apply()
         var flags: [String: String] = [:]
         flags["http.listen"] = listen
         flags["storage.root"] = root
