@@ -76,34 +76,28 @@ final class GroupCommitQueue: Sendable {
     /// with the write lock held.
     private func run(_ writes: [Write]) async -> [Result<Void, any Error>] {
         if writes.count == 1, writes[0].preparation == nil {
-            do {
-                _ = try await connection.query(writes[0].sql, writes[0].binds)
-                return [.success(())]
-            } catch {
-                return [.failure(error)]
-            }
+            return [await outcome(of: writes[0], on: connection)]
         }
         do {
-            _ = try await connection.query("BEGIN IMMEDIATE")
-        } catch {
-            return Array(repeating: .failure(error), count: writes.count)
-        }
-        var outcomes: [Result<Void, any Error>] = []
-        for write in writes {
-            do {
-                try await write.preparation?()
-                _ = try await connection.query(write.sql, write.binds)
-                outcomes.append(.success(()))
-            } catch {
-                outcomes.append(.failure(error))
+            return try await SQLiteMetadataStore.inTransaction(on: connection) { db in
+                var outcomes: [Result<Void, any Error>] = []
+                for write in writes { outcomes.append(await outcome(of: write, on: db)) }
+                return outcomes
             }
-        }
-        do {
-            _ = try await connection.query("COMMIT")
-            return outcomes
         } catch {
-            _ = try? await connection.query("ROLLBACK")
+            // `BEGIN` or `COMMIT` failed: nothing of the batch is committed.
             return Array(repeating: .failure(error), count: writes.count)
+        }
+    }
+
+    /// Runs one write's preparation, then its statement unless the preparation failed.
+    private func outcome(of write: Write, on db: SQLiteConnection) async -> Result<Void, any Error> {
+        do {
+            try await write.preparation?()
+            _ = try await db.query(write.sql, write.binds)
+            return .success(())
+        } catch {
+            return .failure(error)
         }
     }
 }

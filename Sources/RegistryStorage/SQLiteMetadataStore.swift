@@ -133,15 +133,23 @@ public final class SQLiteMetadataStore: MetadataStore {
     ) async throws -> T {
         let writer = self.writer
         return try await writeLock.withLock {
-            _ = try await writer.query("BEGIN IMMEDIATE")
-            do {
-                let result = try await body(writer)
-                _ = try await writer.query(rollingBack ? "ROLLBACK" : "COMMIT")
-                return result
-            } catch {
-                _ = try? await writer.query("ROLLBACK")
-                throw error
-            }
+            try await Self.inTransaction(on: writer, rollingBack: rollingBack, body)
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`, `body`, then `COMMIT` (`ROLLBACK` when `body` throws, or with
+    /// `rollingBack`). The caller holds the write lock.
+    static func inTransaction<T>(
+        on writer: SQLiteConnection, rollingBack: Bool = false, _ body: (SQLiteConnection) async throws -> T
+    ) async throws -> T {
+        _ = try await writer.query("BEGIN IMMEDIATE")
+        do {
+            let result = try await body(writer)
+            _ = try await writer.query(rollingBack ? "ROLLBACK" : "COMMIT")
+            return result
+        } catch {
+            _ = try? await writer.query("ROLLBACK")
+            throw error
         }
     }
 
