@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Value types of the distribution spec: digests, names, references, media types,
@@ -78,6 +79,8 @@ let package = Package(
                 "RegistryUpstream",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -205,6 +208,22 @@ let package = Package(
         .testTarget(
             name: "RegistryModelTests",
             dependencies: ["RegistryModel"]
+        ),
+        // Parsers of what arrives over the network, unit-tested and fuzzed (property-based, with
+        // a corpus of nasty inputs in Corpus/), and handlers driven without a socket.
+        .testTarget(
+            name: "RegistryHTTPTests",
+            dependencies: [
+                "RegistryHTTP",
+                "RegistryCore",
+                "RegistryModel",
+                "RegistryStorage",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Corpus"]
         ),
         .testTarget(
             name: "RegistryStorageTests",

@@ -7,10 +7,11 @@ extension Registry {
         if let route = proxy?.route(for: repository) {
             return try await proxiedBlobSize(digest, in: repository, route: route)
         }
-        guard let size = try await metadata.blobSize(digest, in: repository) else {
+        guard let size = try await metadata.blobSize(digest, in: repository),
+              try await uses?.used(digest, in: repository) ?? true
+        else {
             throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
         }
-        uses?.used(digest, in: repository)
         return size
     }
 
@@ -46,6 +47,8 @@ extension Registry {
     /// Returns false when there is nothing to mount (the caller then starts a normal upload).
     public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
         try requireWritable(repository)
+        // A record whose file is gone (a damaged root) must not spread to another repository.
+        guard try await blobs.size(of: digest) != nil else { return false }
         return try await metadata.mountBlob(digest, from: source, into: repository)
     }
 }

@@ -106,6 +106,7 @@ extension Registry {
             }
         }
         let record = Self.record(of: manifest, digest: digest, content: body)
+        try await requireBlobFiles(record.blobReferences)
         switch try await metadata.putManifest(record, tag: tag, in: repository) {
         case .stored:
             return PushedManifest(digest: digest, subject: manifest.subject?.digest)
@@ -114,6 +115,23 @@ extension Registry {
                 .manifestBlobUnknown,
                 message: "manifest references \(missing.count) blob(s) or manifest(s) not in the repository",
                 detail: ["digest": missing[0].description])
+        }
+    }
+
+    /// Refuses a manifest whose blobs have no file, even where a record says they are stored (a
+    /// root damaged outside the registry): a manifest accepted now would be unpullable forever.
+    private func requireBlobFiles(_ digests: [Digest]) async throws {
+        for digest in digests where try await blobs.size(of: digest) == nil {
+            guard try await metadata.blobSize(digest) != nil else {
+                throw RegistryError(
+                    .manifestBlobUnknown, message: "manifest references a blob that is not stored",
+                    detail: ["digest": digest.description])
+            }
+            logger.error("blob recorded in metadata is missing from storage", metadata: ["digest": "\(digest)"])
+            throw RegistryError(
+                .manifestBlobUnknown,
+                message: "manifest references a blob whose file is missing from the registry's storage (an operator can run `registry scrub --repair`)",
+                detail: ["digest": digest.description])
         }
     }
 

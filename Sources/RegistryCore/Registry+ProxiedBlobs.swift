@@ -62,7 +62,7 @@ extension Registry {
         guard let response = try await client.blob(digest, in: route.repository) else {
             throw RegistryError(.blobUnknown, detail: ["digest": digest.description])
         }
-        guard let length = response.headers.first(name: "content-length").flatMap({ Int64($0) }) else {
+        guard case .value(let length)? = response.headers.first(name: "content-length").flatMap(DecimalNumber.init) else {
             throw UpstreamError.invalidResponse(url: "\(client.baseURL)/\(route.repository)", reason: "blob \(digest) sent without Content-Length")
         }
         let id = UploadID()
@@ -123,10 +123,15 @@ extension Registry {
         }
         try await writer.finish()
         try await writer.close()
+        // Linked and synced before the transaction, so that concurrent finishes do not sync one
+        // after another under the write lock; inside it, only a check that the file is there.
+        try await uploads.place(id, as: fetch.digest)
         let uploads = self.uploads
         try await metadata.finishUpload(id, linking: fetch.digest, size: received, into: repository) {
-            try await uploads.commit(id, as: fetch.digest)
+            try await uploads.confirmPlaced(id, as: fetch.digest)
         }
+        // The blob is recorded: the session's copy of the bytes has served its purpose.
+        try? await uploads.remove(id)
         fetch.advance(to: received)
     }
 }

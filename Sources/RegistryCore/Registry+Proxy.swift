@@ -1,4 +1,5 @@
 import RegistryModel
+import RegistryStorage
 import RegistryUpstream
 
 /// What every part of the pull-through cache shares: refusing writes, the upstream's health, errors.
@@ -54,7 +55,8 @@ extension Registry {
             return false
         default:
             // Connection refused, reset, timed out, TLS failures: the transport's own errors.
-            return true
+            // A full disk while storing what the upstream sent is ours, not the upstream's.
+            return !isStorageFull(error)
         }
     }
 

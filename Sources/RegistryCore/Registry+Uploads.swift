@@ -29,7 +29,13 @@ extension Registry {
         _ body: Body, digest: Digest, in repository: RepositoryName
     ) async throws -> Digest where Body.Element == ByteBuffer {
         let status = try await startUpload(in: repository, algorithm: digest.algorithm)
-        return try await completeUpload(status.id, in: repository, digest: digest, range: nil, finalChunk: body)
+        do {
+            return try await completeUpload(status.id, in: repository, digest: digest, range: nil, finalChunk: body)
+        } catch {
+            // The session was this request's alone: nothing of it may outlive a failure.
+            await abandon(status.id)
+            throw error
+        }
     }
 
     /// Reports a session's progress (`GET /blobs/uploads/<id>`).
@@ -77,10 +83,17 @@ extension Registry {
                 // Nothing was written, so no data file exists yet: the empty blob needs one.
                 try await self.uploads.writeDurably(ByteBuffer(), to: id, at: 0)
             }
+            // Linked and synced before the transaction, so that concurrent finishes do not sync
+            // one after another under the write lock; inside it, only a check that the file is
+            // still there (a collection may have removed that digest's file in between).
+            try await self.uploads.place(id, as: digest)
             let uploads = self.uploads
             try await self.metadata.finishUpload(id, linking: digest, size: state.length, into: repository) {
-                try await uploads.commit(id, as: digest)
+                try await uploads.confirmPlaced(id, as: digest)
             }
+            // Recorded: the session's own name for the bytes goes. A crash before this line
+            // leaves a file no session owns, removed at the next start.
+            try? await uploads.remove(id)
             return (digest, keep: false)
         }
     }
@@ -211,6 +224,14 @@ extension Registry {
     private func discard(_ id: UploadID) async throws {
         try await uploads.remove(id)
         try await metadata.deleteUpload(id)
+    }
+
+    /// Discards a session after a failed request that owned it alone, unless another request
+    /// has taken it up meanwhile.
+    private func abandon(_ id: UploadID) async {
+        if case .busy = await sessions.reserve(id) { return }
+        try? await discard(id)
+        await sessions.release(id, state: nil)
     }
 
     /// Streams `body` onto the end of the session's data, hashing as it goes. A chunk that fits

@@ -16,6 +16,8 @@ public final class Registry: Sendable {
     let uses: UseRecorder?
     /// The upstreams whose namespaces this registry caches; nil when it caches none.
     public let proxy: PullThroughCache?
+    /// Holds `/readyz` at not ready while free space is under ``RegistryOptions/minimumFreeSpace``.
+    let freeSpace: FreeSpaceWatch
 
     public init(
         metadata: any MetadataStore, blobs: any BlobStore, uploads: any UploadStore,
@@ -28,6 +30,7 @@ public final class Registry: Sendable {
         self.options = options
         self.logger = logger
         self.uses = uses
+        self.freeSpace = FreeSpaceWatch(floor: options.minimumFreeSpace, logger: logger)
     }
 
     /// Throws `UNSUPPORTED` when the registry is read-only.
@@ -50,11 +53,15 @@ public final class Registry: Sendable {
         }
     }
 
-    /// Liveness of the stores, for `/readyz`.
+    /// Liveness of the stores, for `/readyz`: throws ``FreeSpaceBelowFloor`` while a writable
+    /// registry's storage has less free space than ``RegistryOptions/minimumFreeSpace``.
     public func checkReady() async throws {
         try await metadata.checkReachable()
         if !options.readOnly {
             try await blobs.checkWritable()
+            if !freeSpace.floor.isDisabled {
+                try freeSpace.check(try await blobs.space())
+            }
         }
     }
 }

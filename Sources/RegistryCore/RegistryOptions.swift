@@ -12,18 +12,22 @@ public struct RegistryOptions: Sendable {
     public var uploadExpiry: Duration
     /// Largest manifest body accepted (`413` beyond).
     public var maxManifestBytes: Int
+    /// `/readyz` reports not ready while the storage's file system has less free space than this.
+    public var minimumFreeSpace: FreeSpaceFloor
 
     public init(
         deletesEnabled: Bool = true,
         readOnly: Bool = false,
         defaultPlatform: Platform = Platform(os: "linux", architecture: "amd64"),
         uploadExpiry: Duration = .seconds(24 * 3600),
-        maxManifestBytes: Int = 4 * 1024 * 1024
+        maxManifestBytes: Int = 4 * 1024 * 1024,
+        minimumFreeSpace: FreeSpaceFloor = .disabled
     ) {
         self.deletesEnabled = deletesEnabled
         self.readOnly = readOnly
         self.defaultPlatform = defaultPlatform
         self.uploadExpiry = uploadExpiry
         self.maxManifestBytes = maxManifestBytes
+        self.minimumFreeSpace = minimumFreeSpace
     }
 }

@@ -53,6 +53,10 @@ extension RegistryResponder {
     private static func servedRange(
         _ request: Request, size: Int64, headers: inout HTTPHeaders
     ) throws(RegistryError) -> (HTTPResponseStatus, Range<Int64>) {
+        // A size comes from the store or an upstream's `Content-Length`; never build `0..<-1`.
+        guard size >= 0 else {
+            throw RegistryError(.internalError, message: "blob has an invalid size \(size)")
+        }
         switch ByteRange.parse(request.headers.first(name: "range"), size: size) {
         case .whole:
             return (.ok, 0..<size)
@@ -80,27 +84,31 @@ enum ByteRange: Equatable {
     case unsatisfiable
 
     /// Only a single range is honoured; a multi-range or unparsable header is ignored (the whole
-    /// body is served, as RFC 9110 allows).
+    /// body is served, as RFC 9110 allows). Numbers are digits only, of any length: a first
+    /// position beyond `Int64` is past any blob (416), a last position or suffix length beyond
+    /// it means "to the end" (clamped), so no figure a client writes can overflow.
+    /// A `.partial` range is never empty and always within `0..<size`.
     static func parse(_ header: String?, size: Int64) -> ByteRange {
-        guard let header, header.hasPrefix("bytes=") else { return .whole }
+        guard let header, size >= 0, header.utf8.count >= 6, header.prefix(6).lowercased() == "bytes=" else { return .whole }
         let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .whole }
         let first = spec[..<dash], last = spec[spec.index(after: dash)...]
         if first.isEmpty {
-            guard let suffix = Int64(last), suffix >= 0 else { return .whole }
-            guard suffix > 0 else { return .unsatisfiable }
-            guard size > 0 else { return .unsatisfiable }
-            return .partial(max(size - suffix, 0)..<size)
+            // `bytes=-N`: the last N bytes.
+            guard let suffix = DecimalNumber(last)?.saturated else { return .whole }
+            guard suffix > 0, size > 0 else { return .unsatisfiable }
+            return .partial((size - min(suffix, size))..<size)
         }
-        guard let start = Int64(first), start >= 0 else { return .whole }
-        let end: Int64
-        if last.isEmpty {
-            end = size - 1
-        } else {
-            guard let parsed = Int64(last), parsed >= start else { return .whole }
-            end = min(parsed, size - 1)
+        guard let start = DecimalNumber(first) else { return .whole }
+        var lastPosition: Int64?
+        if !last.isEmpty {
+            guard let parsed = DecimalNumber(last) else { return .whole }
+            // A last position before the first makes the header invalid: ignored.
+            if parsed.saturated < start.saturated { return .whole }
+            lastPosition = parsed.saturated
         }
-        guard start < size else { return .unsatisfiable }
-        return .partial(start..<(end + 1))
+        guard case .value(let startOffset) = start, startOffset < size else { return .unsatisfiable }
+        let end = min(lastPosition ?? (size - 1), size - 1)
+        return .partial(startOffset..<(end + 1))
     }
 }

@@ -27,19 +27,8 @@ extension RegistryResponder {
     /// `GET /v2/_catalog?n=&last=`, listing only repositories the caller may pull from.
     func catalog(_ request: Request, identity: AccessControl.Identity) async throws -> Response {
         let (limit, last) = try pagination(request)
-        var page = try await registry.repositories(limit: limit, after: last)
-        if let access {
-            // Keep reading pages until enough readable names are found or the catalog ends.
-            let wanted = limit ?? Registry.maximumPageSize
-            var visible = page.items.filter { access.catalogShows($0, to: identity) }
-            var cursor = page.items.last
-            while visible.count < wanted, page.hasMore, let after = cursor {
-                page = try await registry.repositories(limit: wanted, after: after)
-                visible += page.items.filter { access.catalogShows($0, to: identity) }
-                cursor = page.items.last
-            }
-            let more = visible.count > wanted || page.hasMore
-            page = Page(items: Array(visible.prefix(wanted)), hasMore: more)
+        let page = try await access.catalogPage(for: identity, limit: limit, after: last) { limit, after in
+            try await registry.repositories(limit: limit, after: after)
         }
         let headers = nextLink(page, path: "/v2/_catalog", limit: limit)
         return JSONBody.response(headers: headers) { body in
@@ -60,13 +49,16 @@ extension RegistryResponder {
         return try JSONBody.response(ImageIndex(manifests: descriptors), contentType: MediaType.ociIndex, headers: headers)
     }
 
+    /// `n` and `last` of a listing. `n` must be digits (400 `PAGINATION_NUMBER_INVALID`
+    /// otherwise); any larger number than a page holds, however many digits, is clamped to
+    /// ``Registry/maximumPageSize``, so nothing downstream sees an absurd count.
     private func pagination(_ request: Request) throws -> (limit: Int?, last: String?) {
         var limit: Int?
         if let n = request.query["n"] {
-            guard let value = Int(n), value >= 0 else {
+            guard let value = DecimalNumber(n) else {
                 throw RegistryError(.paginationNumberInvalid, detail: ["n": n])
             }
-            limit = value
+            limit = Int(min(value.saturated, Int64(Registry.maximumPageSize)))
         }
         return (limit, request.query["last"])
     }

@@ -18,7 +18,7 @@ extension RegistryResponder {
     /// and the OAuth2 form `POST /token` with `grant_type=password` or `refresh_token`.
     /// The token grants, per requested scope, the actions asked for that the policy allows.
     func issueToken(_ request: Request) async throws -> Response {
-        guard let access, let tokens = access.tokens else {
+        guard let tokens = access.tokens else {
             throw RegistryError(.notFound, message: "this registry does not issue tokens")
         }
         let address = request.remoteAddress ?? "?"
@@ -30,7 +30,7 @@ extension RegistryResponder {
             parameters = QueryParameters(Substring(String(buffer: body)))
             switch parameters["grant_type"] {
             case "password":
-                subject = try access.verifyPassword(
+                subject = try await access.verifyPassword(
                     user: parameters["username"] ?? "", password: parameters["password"] ?? "", address: address)
             case "refresh_token":
                 guard let user = await tokens.verifyRefreshToken(parameters["refresh_token"] ?? "") else {
@@ -44,7 +44,7 @@ extension RegistryResponder {
         } else {
             parameters = request.query
             if let authorization = request.headers.first(name: "authorization") {
-                subject = try access.basicUser(from: authorization, address: address)
+                subject = try await access.basicUser(from: authorization, address: address)
             } else {
                 subject = request.clientCertificateName
             }

@@ -7,10 +7,11 @@ import RegistryStorage
 extension RegistryResponder {
     /// `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (`mount`, optional `from`),
     /// a single-request upload (`digest` with the body), or a new session.
-    /// `mayReadFrom` says whether the caller may pull from a mount's source repository; a mount
-    /// it may not read falls back to a normal upload, revealing nothing.
+    /// `mayReadFrom` says whether the caller may pull from a mount's source repository (nil: a
+    /// mount without `from`, whose source could be any repository); a mount it may not read
+    /// falls back to a normal upload, revealing nothing.
     func startUpload(
-        in repository: RepositoryName, request: Request, mayReadFrom: (RepositoryName) -> Bool
+        in repository: RepositoryName, request: Request, mayReadFrom: (RepositoryName?) -> Bool
     ) async throws -> Response {
         if let mount = request.query["mount"], let digest = try? Digest(validating: mount) {
             // An unusable `from` or an absent blob falls back to a normal session, per spec.
@@ -19,7 +20,7 @@ extension RegistryResponder {
                 case .some(.some(let name)): mayReadFrom(name)
                 case .some(nil): false
                 // Without `from`, any repository could be the source: only for callers who may read all.
-                case nil: access == nil
+                case nil: mayReadFrom(nil)
             }
             if readable, try await registry.mountBlob(digest, from: source ?? nil, into: repository) {
                 return blobCreated(digest, in: repository)
@@ -61,22 +62,16 @@ extension RegistryResponder {
         }
     }
 
-    /// Parses `Content-Range: <start>-<end>` (also accepting a `bytes ` or `bytes=` prefix).
-    /// A malformed header is a 416, as the spec asks.
+    /// The request's `Content-Range: <start>-<end>` (see ``ChunkRange/init(contentRange:)``).
+    /// A malformed header, or one whose figures do not fit in 64 bits, is a 416, as the spec asks.
     private func chunkRange(_ request: Request, id: UploadID, in repository: RepositoryName) throws -> ChunkRange? {
         guard let header = request.headers.first(name: "content-range") else { return nil }
-        var spec = Substring(header)
-        for prefix in ["bytes=", "bytes "] where spec.hasPrefix(prefix) {
-            spec = spec.dropFirst(prefix.count)
-        }
-        if let slash = spec.firstIndex(of: "/") { spec = spec[..<slash] }
-        let parts = spec.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), start >= 0, end >= start else {
+        guard let range = ChunkRange(contentRange: header) else {
             throw RegistryError(
                 .rangeInvalid, message: "malformed Content-Range \"\(header)\"",
                 headers: [("Location", uploadLocation(id, in: repository))])
         }
-        return ChunkRange(start: start, end: end)
+        return range
     }
 
     private func blobCreated(_ digest: Digest, in repository: RepositoryName) -> Response {

@@ -3,18 +3,21 @@ import NIOCore
 import NIOHTTP1
 import RegistryCore
 import RegistryModel
+import RegistryStorage
 
 /// Serves the distribution-spec API: routes each request to its handler and turns every
 /// failure into the spec's error response.
 public struct RegistryResponder: HTTPResponder {
     let registry: Registry
-    /// Logins and per-repository rights; nil serves everyone everything.
-    let access: AccessControl?
+    /// Logins and per-repository rights; ``AccessControl/allowAll`` where none are configured.
+    /// Every check goes through it, so an unconfigured registry is open by an explicit policy,
+    /// never by a skipped check.
+    let access: AccessControl
     let logger: Logger
     /// Runs the admin endpoint's collections; nil where the registry cannot write.
     let garbageCollection: GarbageCollectionService?
 
-    public init(registry: Registry, access: AccessControl? = nil, garbageCollection: GarbageCollectionService? = nil, logger: Logger) {
+    public init(registry: Registry, access: AccessControl, garbageCollection: GarbageCollectionService? = nil, logger: Logger) {
         self.registry = registry
         self.access = access
         self.garbageCollection = garbageCollection
@@ -30,6 +33,12 @@ public struct RegistryResponder: HTTPResponder {
             return ErrorResponse.make(RegistryError(.manifestTooLarge), for: request.method)
         } catch BodyError.clientDisconnected {
             return ErrorResponse.make(RegistryError(.blobUploadInvalid, message: "the request body ended early"), for: request.method)
+        } catch let error where isStorageFull(error) {
+            // `507 STORAGE_FULL`: see ``ErrorCode/storageFull`` for why this status.
+            logger.error("storage full", metadata: [
+                "method": "\(request.method.rawValue)", "path": "\(request.path)", "error": "\(error)",
+            ])
+            return ErrorResponse.make(RegistryError(.storageFull), for: request.method)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
             return ErrorResponse.make(RegistryError(.internalError), for: request.method)
@@ -45,7 +54,7 @@ public struct RegistryResponder: HTTPResponder {
         switch route {
         case .base:
             try allow(method, [.GET, .HEAD])
-            try access?.requireSignedIn(identity)
+            try access.requireSignedIn(identity)
             return try JSONBody.response([String: String]())
         case .health:
             try allow(method, [.GET, .HEAD])
@@ -58,7 +67,7 @@ public struct RegistryResponder: HTTPResponder {
             return try await issueToken(request)
         case .catalog:
             try allow(method, [.GET])
-            try access?.requireCatalogAccess(identity)
+            try access.requireCatalogAccess(identity)
             return try await catalog(request, identity: identity)
         case .blob(let name, let digest):
             try allow(method, [.GET, .HEAD, .DELETE])
@@ -73,7 +82,8 @@ public struct RegistryResponder: HTTPResponder {
             let repository = try repositoryName(name, request)
             try authorize([.pull, .push], on: repository, for: identity, request)
             return try await startUpload(in: repository, request: request) { source in
-                access?.permits(.pull, on: source.value, for: identity) ?? true
+                guard let source else { return access.mayMountWithoutSource(identity) }
+                return access.permits(.pull, on: source.value, for: identity)
             }
         case .upload(let name, let session):
             try allow(method, [.GET, .PATCH, .PUT, .DELETE])
@@ -129,7 +139,7 @@ public struct RegistryResponder: HTTPResponder {
     /// The caller's identity; the health and token endpoints need none (the token endpoint
     /// checks credentials itself).
     private func authenticate(_ request: Request, route: Route) async throws(RegistryError) -> AccessControl.Identity {
-        guard let access, route != .health, route != .ready, route != .token else { return .anonymous }
+        guard route != .health, route != .ready, route != .token else { return .anonymous }
         return try await access.authenticate(
             authorization: request.headers.first(name: "authorization"),
             certificateName: request.clientCertificateName,
@@ -139,7 +149,6 @@ public struct RegistryResponder: HTTPResponder {
     private func authorize(
         _ actions: Set<Action>, on repository: RepositoryName, for identity: AccessControl.Identity, _ request: Request
     ) throws(RegistryError) {
-        guard let access else { return }
         do {
             try access.authorize(actions, on: repository, for: identity)
         } catch {
@@ -153,7 +162,6 @@ public struct RegistryResponder: HTTPResponder {
     }
 
     private func requireAdmin(_ identity: AccessControl.Identity, _ request: Request) throws(RegistryError) {
-        guard let access else { return }
         do {
             try access.requireAdmin(identity)
         } catch {
@@ -176,6 +184,9 @@ public struct RegistryResponder: HTTPResponder {
         do {
             try await registry.checkReady()
             return Response(status: .ok, headers: ["Content-Type": "text/plain"], body: .buffer(ByteBuffer(string: "ready\n")))
+        } catch let error as FreeSpaceBelowFloor {
+            // Logged by the registry when free space crosses the floor, not at every probe.
+            return ErrorResponse.make(RegistryError(.unavailable, message: "not ready: \(error)"), for: .GET)
         } catch {
             logger.warning("not ready", metadata: ["error": "\(error)"])
             return ErrorResponse.make(RegistryError(.unavailable, message: "storage not ready: \(error)"), for: .GET)

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import RegistryModel
 
 /// One HTTP request as handlers see it: the parsed target and headers, and a body that is
 /// read from the connection on demand (with backpressure), never buffered whole.
@@ -16,6 +17,17 @@ public struct Request {
     public var method: HTTPMethod { head.method }
     public var headers: HTTPHeaders { head.headers }
 
+    /// A request built in memory rather than read from a connection: lets handlers (and
+    /// ``RegistryResponder/respond(to:)``) run without a socket, e.g. in tests.
+    public init(
+        method: HTTPMethod, uri: String, headers: HTTPHeaders = [:], body: RequestBody = .empty,
+        version: HTTPVersion = .http1_1, clientCertificateName: String? = nil, remoteAddress: String? = nil
+    ) {
+        self.init(
+            head: HTTPRequestHead(version: version, method: method, uri: uri, headers: headers), body: body,
+            clientCertificateName: clientCertificateName, remoteAddress: remoteAddress)
+    }
+
     init(head: HTTPRequestHead, body: RequestBody, clientCertificateName: String? = nil, remoteAddress: String? = nil) {
         self.head = head
         self.clientCertificateName = clientCertificateName
@@ -26,9 +38,11 @@ public struct Request {
         self.body = body
     }
 
-    /// The declared body length, if the client sent a valid `Content-Length`.
+    /// The declared body length, if the client sent a valid `Content-Length` (digits only). A
+    /// length beyond `Int64` reads as `Int64.max`: larger than any limit, which is all it can
+    /// be compared with.
     public var contentLength: Int64? {
-        headers.first(name: "content-length").flatMap { Int64($0) }
+        headers.first(name: "content-length").flatMap { DecimalNumber($0)?.saturated }
     }
 }
 
@@ -56,6 +70,7 @@ public struct QueryParameters: Sendable {
     }
 }
 
+/// `%XX` decoding of request targets and query strings.
 enum PercentDecoding {
     /// Decodes `%XX` escapes; a malformed escape is kept literally.
     static func decode(_ string: Substring, plusAsSpace: Bool = false) -> String {

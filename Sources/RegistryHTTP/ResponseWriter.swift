@@ -4,7 +4,7 @@ import RegistryStorage
 
 /// Writes responses straight to the channel. Small responses go out in a single event-loop hop;
 /// blobs go out as a `FileRegion` (`sendfile`) where the transport allows it, otherwise in
-/// chunks read from disk, each written before the next is read, so memory stays bounded.
+/// chunks read from disk with a bounded number of writes in flight (see ``writeBlobChunks``).
 struct ResponseWriter: Sendable {
     let channel: any Channel
     let transport: HTTPServer.Transport
@@ -13,12 +13,22 @@ struct ResponseWriter: Sendable {
     static let apiVersionHeader = ("Docker-Distribution-API-Version", "registry/2.0")
     /// Read size for blobs that cannot be sent with `sendfile` (TLS, HTTP/2).
     static let blobChunkBytes = 1 << 20
+    /// Chunk writes outstanding while the next chunk is read. One keeps the disk read and the
+    /// encryption and socket write overlapped (the socket's buffer holds megabytes, so the client
+    /// is not starved while the next chunk is handed over); with more, each flush finds TLS's
+    /// ciphertext buffer still queued on the socket and allocates a new one, whose page faults
+    /// cost more than the overlap gains.
+    static let blobWritesInFlight = 1
 
     func writeContinue(version: HTTPVersion) {
         channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: .continue)), promise: nil)
     }
 
-    func write(_ response: inout Response, for request: HTTPRequestHead, keepAlive: Bool) async throws {
+    /// Writes `response`. Without `keepAlive`, an HTTP/1.1 connection is closed afterwards; with
+    /// `closingOutputOnly`, only its output (a FIN, for a lingering close by the caller).
+    func write(
+        _ response: inout Response, for request: HTTPRequestHead, keepAlive: Bool, closingOutputOnly: Bool = false
+    ) async throws {
         var headers = response.headers
         headers.add(name: Self.apiVersionHeader.0, value: Self.apiVersionHeader.1)
         if !headers.contains(name: "content-length") {
@@ -61,11 +71,7 @@ struct ResponseWriter: Sendable {
             } else {
                 do {
                     try await writeParts([head], end: false)
-                    var sent: Int64 = 0
-                    for try await chunk in reader.chunks(in: range, chunkSize: Self.blobChunkBytes) {
-                        try await writeParts([.body(.byteBuffer(chunk))], end: false)
-                        sent += Int64(chunk.readableBytes)
-                    }
+                    let sent = try await writeBlobChunks(reader.chunks(in: range, chunkSize: Self.blobChunkBytes))
                     // A blob file shorter than its recorded size must not end as a complete response.
                     guard sent == Int64(range.count) else { throw StorageError.truncatedFile(expected: Int64(range.count), found: sent) }
                     try await writeParts([], end: true)
@@ -90,8 +96,29 @@ struct ResponseWriter: Sendable {
             try await writeParts([], end: true)
         }
         if closeAfterwards {
-            try? await channel.close()
+            try? await channel.close(mode: closingOutputOnly ? .output : .all)
         }
+    }
+
+    /// Writes a blob's chunks, reading the next one while up to ``blobWritesInFlight`` are on
+    /// their way to the kernel: the disk read, the encryption (on the event loop, as the write is
+    /// flushed) and the socket write of successive chunks overlap, instead of a chunk being read
+    /// only once the previous one was written. Memory stays bounded to a few chunks whatever the
+    /// blob's size. Returns the bytes written.
+    private func writeBlobChunks(_ chunks: BlobChunks) async throws -> Int64 {
+        let channel = self.channel
+        var inFlight: [EventLoopFuture<Void>] = []
+        inFlight.reserveCapacity(Self.blobWritesInFlight + 1)
+        var sent: Int64 = 0
+        for try await chunk in chunks {
+            sent += Int64(chunk.readableBytes)
+            if inFlight.count >= Self.blobWritesInFlight {
+                try await inFlight.removeFirst().get()
+            }
+            inFlight.append(channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))))
+        }
+        for write in inFlight { try await write.get() }
+        return sent
     }
 
     /// Writes `parts` (and `.end` when asked) in one event-loop hop and waits until they are

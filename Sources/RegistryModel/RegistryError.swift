@@ -26,7 +26,8 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 /// The error codes of the distribution spec, plus the few that the reference registry added
-/// and clients know (`RANGE_INVALID`, `TAG_INVALID`), plus `SIZE_TOO_LARGE` for 413.
+/// and clients know (`RANGE_INVALID`, `TAG_INVALID`), plus `SIZE_TOO_LARGE` for 413 and
+/// `STORAGE_FULL` for 507.
 public enum ErrorCode: String, Sendable, CaseIterable {
     case blobUnknown = "BLOB_UNKNOWN"
     case blobUploadInvalid = "BLOB_UPLOAD_INVALID"
@@ -50,6 +51,14 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case notFound = "NOT_FOUND"
     case unavailable = "UNAVAILABLE"
     case internalError = "INTERNAL_ERROR"
+    /// The registry's disk (or quota, or database) has no room left for the request. Not a spec
+    /// code: the spec has none for a server-side condition. 507 Insufficient Storage (RFC 4918
+    /// §11.5) says exactly this: the server cannot store what the request needs. It is a 5xx, so
+    /// clients treat it as the server's fault and retry later (docker retries a failed push),
+    /// unlike a 4xx such as 413 that blames the request; unlike 500 it tells operator and user
+    /// what to fix; unlike 503 it does not suggest an overload that passes by itself. The
+    /// reference registry (CNCF distribution) answers an opaque 500 here.
+    case storageFull = "STORAGE_FULL"
 
     public var status: Int {
         switch self {
@@ -66,6 +75,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .requestHeaderTooLarge: 431
         case .internalError: 500
         case .unavailable: 503
+        case .storageFull: 507
         }
     }
 
@@ -93,6 +103,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .notFound: "no such endpoint"
         case .unavailable: "service unavailable"
         case .internalError: "internal server error"
+        case .storageFull: "the registry's storage is full: nothing more can be stored until space is freed"
         }
     }
 }

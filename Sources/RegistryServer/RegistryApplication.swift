@@ -184,11 +184,11 @@ public final class RegistryApplication: Service {
         }
     }
 
-    /// Access control when logins are configured (an htpasswd file, client certificates, or
-    /// token mode).
-    private func accessControl() async throws -> AccessControl? {
+    /// Access control: logins and rights when any are configured (an htpasswd file, client
+    /// certificates, or token mode), otherwise the explicit allow-all policy.
+    private func accessControl() async throws -> AccessControl {
         guard configuration.htpasswd != nil || configuration.tlsClientCA != nil || configuration.tokenRealm != nil else {
-            return nil
+            return .allowAll
         }
         return AccessControl(
             htpasswd: try configuration.htpasswd.map { try Htpasswd(path: $0) },

@@ -13,6 +13,10 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var root = "./data"
     public var readOnly = false
     public var deletesEnabled = true
+    /// `/readyz` answers 503 while the storage's file system has less free space than this.
+    /// 1 GiB: on a laptop that is a few images' worth of warning before the disk is full, and
+    /// no bother while the disk has room; `0` turns the check off.
+    public var minimumFreeSpace: FreeSpaceFloor = .bytes(1 << 30)
     public var defaultPlatform = Platform(os: "linux", architecture: "amd64")
     public var uploadExpiry: Duration = .seconds(24 * 3600)
     public var idleTimeout: Duration = .seconds(60)
@@ -67,7 +71,7 @@ public struct RegistryConfiguration: Sendable, Equatable {
     var registryOptions: RegistryOptions {
         RegistryOptions(
             deletesEnabled: deletesEnabled, readOnly: readOnly, defaultPlatform: defaultPlatform,
-            uploadExpiry: uploadExpiry)
+            uploadExpiry: uploadExpiry, minimumFreeSpace: minimumFreeSpace)
     }
 }
 
@@ -96,6 +100,9 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["storage", "delete_enabled"]) { config, value throws(ConfigurationError) in
             config.deletesEnabled = try BooleanParser.parse(value, key: "storage.delete_enabled")
+        },
+        .init(path: ["storage", "min_free"]) { config, value throws(ConfigurationError) in
+            config.minimumFreeSpace = try FreeSpaceFloorParser.parse(value, key: "storage.min_free")
         },
         .init(path: ["manifests", "default_platform"]) { config, value throws(ConfigurationError) in
             guard let platform = Platform(parsing: value) else {
@@ -238,6 +245,19 @@ enum BooleanParser {
         case "false", "no", "off", "0": return false
         default: throw .invalidValue(key: key, value: value, expected: "true or false")
         }
+    }
+}
+
+/// A size as ``ByteCountParser`` reads it (`1GiB`, `512MiB`, `0` for none), or a share of the
+/// file system (`5%`).
+enum FreeSpaceFloorParser {
+    static func parse(_ value: String, key: String) throws(ConfigurationError) -> FreeSpaceFloor {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasSuffix("%") else { return .bytes(try ByteCountParser.parse(trimmed, key: key)) }
+        guard let percent = Double(trimmed.dropLast().trimmingCharacters(in: .whitespaces)), (0...100).contains(percent) else {
+            throw .invalidValue(key: key, value: value, expected: "a size such as 1GiB or 512MiB, a share such as 5%, or 0 for no check")
+        }
+        return .percent(percent)
     }
 }
 

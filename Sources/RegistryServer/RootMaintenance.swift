@@ -41,6 +41,9 @@ public struct RootMaintenance: Sendable {
             lines.append("retention rules are in dry-run mode; on their own they would delete:")
             lines += Self.describe(rules, verb: "would delete").map { "  " + $0 }
         }
+        if !report.removedOrphanFiles.isEmpty {
+            lines.append("removed \(report.removedOrphanFiles.count) blob file(s) no record owned (left by a crash)")
+        }
         lines.append("time: \(String(format: "%.3f", report.duration.timeInterval)) s")
         return lines.joined(separator: "\n")
     }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RegistryModel
 
@@ -20,6 +21,9 @@ public protocol BlobStore: Sendable {
     /// Whether the store can create files (for readiness checks).
     func checkWritable() async throws
 
+    /// Size and free space of the file system the store writes to (for readiness checks).
+    func space() async throws -> FileSystemSpace
+
     /// Moves a blob's bytes aside (kept for inspection, never served). Returns whether there
     /// was anything to move.
     @discardableResult
@@ -27,6 +31,20 @@ public protocol BlobStore: Sendable {
 
     /// Every digest that has bytes in the store (for scrubbing: files no record owns).
     func storedDigests() async throws -> [Digest]
+
+    /// The stored digests whose files were last written, linked or moved before `date` (for
+    /// garbage collection: files no record owns, left by a crash, once past the grace period).
+    func storedDigests(changedBefore date: Date) async throws -> [Digest]
+}
+
+extension BlobStore {
+    /// Removes, or moves aside, the files of blobs whose records are gone.
+    public func dispose(_ tombstones: [BlobTombstone]) async throws {
+        try await delete(tombstones.filter { !$0.quarantine }.map(\.digest))
+        for tombstone in tombstones where tombstone.quarantine {
+            try await quarantine(tombstone.digest)
+        }
+    }
 }
 
 /// An opened blob. The holder must either call ``close()`` or take the descriptor with
@@ -58,9 +76,17 @@ public protocol UploadStore: Sendable {
     func writeDurably(_ buffer: ByteBuffer, to id: UploadID, at offset: Int64) async throws
     /// Opens the session's data for reading (used only to rebuild the hash after a restart).
     func openReader(_ id: UploadID) async throws -> any BlobReader
-    /// Makes the session's data the blob `digest`, atomically. If that blob already exists the
-    /// upload's copy is dropped and the existing one kept.
-    func commit(_ id: UploadID, as digest: Digest) async throws
+    /// Makes the session's data the blob `digest`, atomically and durably (replacing a file
+    /// already there, which holds the same bytes unless it is corrupt), before the blob's records
+    /// are written: a file no record owns is harmless (garbage collection removes it after its
+    /// grace period), a record without its file is not. The session's data stays until
+    /// ``remove(_:)``: the caller removes it once the records are committed, so that a crash in
+    /// between leaves a session that can still complete.
+    func place(_ id: UploadID, as digest: Digest) async throws
+    /// Inside the transaction that records the blob, under the write lock: makes sure the file
+    /// ``place(_:as:)`` put there is still there (a collection may have removed a file of that
+    /// digest in between), placing it again if not. Usually a single `stat`.
+    func confirmPlaced(_ id: UploadID, as digest: Digest) async throws
     /// Removes the session's data. Removing an unknown session is not an error.
     func remove(_ id: UploadID) async throws
     /// Ids of every session that has data on disk.

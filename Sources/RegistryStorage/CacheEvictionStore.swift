@@ -15,10 +15,10 @@ public protocol CacheEvictionStore: Sendable {
     /// Drops one image in one transaction: the manifest, its tags, the child manifests nothing
     /// else references, the repository's links to blobs no remaining manifest of it references
     /// (except `protected` ones), and the blobs no repository links or references any more.
-    /// `removeBlobs` deletes their files while the write lock is held, as collections do.
+    /// The blobs' files go afterwards through `disposing`, as in collections (tombstones first).
     func evict(
         _ entry: CacheEntry, protecting protected: Set<Digest>,
-        removeBlobs: @escaping @Sendable ([Digest]) async throws -> Void
+        disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void
     ) async throws -> [BlobRecord]
 }
 

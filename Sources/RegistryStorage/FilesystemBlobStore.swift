@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOFileSystem
 import NIOPosix
@@ -73,6 +74,11 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         try await fileSystem.removeItem(at: probe, strategy: .platformDefault, recursively: false)
     }
 
+    public func space() async throws -> FileSystemSpace {
+        let root = layout.root.string
+        return try await threadPool.runIfActive { try FileSystemSpace.measure(at: root) }
+    }
+
     public func quarantine(_ digest: Digest) async throws -> Bool {
         try await fileSystem.createDirectory(at: layout.quarantineDirectory, withIntermediateDirectories: true, permissions: nil)
         do {
@@ -83,16 +89,61 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         }
     }
 
+    public func storedDigests(changedBefore date: Date) async throws -> [Digest] {
+        let base = layout.blobsDirectory.string
+        let cutoff = date.timeIntervalSince1970
+        return try await threadPool.runIfActive {
+            // ctime moves with every write, link and rename: a file just placed by an upload
+            // that is still committing its records is young, whatever its data's age.
+            try Self.listBlobFiles(under: base).filter { $0.changed < cutoff }.map(\.digest).sorted()
+        }
+    }
+
     public func storedDigests() async throws -> [Digest] {
-        var digests: [Digest] = []
-        for algorithm in try await entries(of: layout.blobsDirectory) {
-            for prefix in try await entries(of: layout.blobsDirectory.appending(algorithm)) {
-                for encoded in try await entries(of: layout.blobsDirectory.appending(algorithm).appending(prefix)) {
-                    if let digest = try? Digest(parsing: "\(algorithm):\(encoded)") { digests.append(digest) }
+        let base = layout.blobsDirectory.string
+        return try await threadPool.runIfActive { try Self.listBlobFiles(under: base).map(\.digest).sorted() }
+    }
+
+    /// Every blob file under `base` (`<algorithm>/<2 hex>/<hex>`) with its status-change time,
+    /// in one pass of plain directory reads (run on an I/O thread; a whole store can hold
+    /// millions of files).
+    private static func listBlobFiles(under base: String) throws -> [(digest: Digest, changed: Double)] {
+        var found: [(digest: Digest, changed: Double)] = []
+        for algorithm in try names(in: base) {
+            let algorithmPath = base + "/" + algorithm
+            for prefix in try names(in: algorithmPath) {
+                let directory = algorithmPath + "/" + prefix
+                guard let stream = opendir(directory) else {
+                    if errno == ENOENT || errno == ENOTDIR { continue }
+                    throw StorageError.systemCall("opendir", errno: errno, path: directory)
+                }
+                defer { closedir(stream) }
+                let descriptor = dirfd(stream)
+                while let entry = readdir(stream) {
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    guard !name.hasPrefix("."), let digest = try? Digest(parsing: "\(algorithm):\(name)") else { continue }
+                    var info = stat()
+                    guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                    found.append((digest, Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9))
                 }
             }
         }
-        return digests.sorted()
+        return found
+    }
+
+    /// Names in a directory, without `.` and `..`; none when it does not exist.
+    private static func names(in path: String) throws -> [String] {
+        guard let stream = opendir(path) else {
+            if errno == ENOENT || errno == ENOTDIR { return [] }
+            throw StorageError.systemCall("opendir", errno: errno, path: path)
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Names in a directory; none when it does not exist.
@@ -160,36 +211,106 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         }
     }
 
-    public func commit(_ id: UploadID, as digest: Digest) async throws {
-        let source = layout.uploadDataPath(for: id)
-        let directory = layout.blobDirectory(for: digest)
-        let destination = layout.blobPath(for: digest)
-        // rename(2) replaces atomically: a reader sees the old file or the new one, never neither.
-        // Two sessions committing the same digest both succeed and leave one file with the same bytes.
-        // The directory usually exists already, so it is made only when the first rename says so.
+    public func place(_ id: UploadID, as digest: Digest) async throws {
+        let paths = PlacementPaths(layout: layout, id: id, digest: digest)
+        try await threadPool.runIfActive { try Self.place(paths) }
+    }
+
+    public func confirmPlaced(_ id: UploadID, as digest: Digest) async throws {
+        let paths = PlacementPaths(layout: layout, id: id, digest: digest)
         try await threadPool.runIfActive {
-            if rename(source.string, destination.string) == 0 { return }
-            guard errno == ENOENT else {
-                throw StorageError.renameFailed(errno: errno, from: source.string, to: destination.string)
+            var info = stat()
+            if lstat(paths.destination, &info) == 0 { return }
+            guard errno == ENOENT else { throw StorageError.systemCall("stat", errno: errno, path: paths.destination) }
+            try Self.place(paths)
+        }
+    }
+
+    /// Where a session's data goes to become a blob.
+    private struct PlacementPaths: Sendable {
+        var source: String
+        var staging: String
+        var directory: FilePath
+        var destination: String
+
+        init(layout: StorageLayout, id: UploadID, digest: Digest) {
+            source = layout.uploadDataPath(for: id).string
+            staging = layout.uploadCommitPath(for: id).string
+            directory = layout.blobDirectory(for: digest)
+            destination = layout.blobPath(for: digest).string
+        }
+    }
+
+    private static func place(_ paths: PlacementPaths) throws {
+        let (source, staging, directory, destination) = (paths.source, paths.staging, paths.directory, paths.destination)
+        // A hard link, not a rename: the session keeps its data until its records say it is
+        // finished, so a crash before that commit leaves a session that can still complete.
+        var triedDirectories = false
+        var createdDirectories: [FilePath] = []
+        while link(source, destination) != 0 {
+            let code = errno
+            if code == EEXIST {
+                // The blob's file exists: the same bytes, or a corrupt copy awaiting
+                // quarantine. Replaced atomically (rename(2)), so a reader sees the old file
+                // or the new one, never neither.
+                try replace(destination, with: source, staging: staging)
+                break
             }
-            // `blobs/<algorithm>/<2 hex>`: the algorithm's directory may be missing too.
-            for path in [directory.removingLastComponent(), directory] where mkdir(path.string, 0o755) != 0 && errno != EEXIST {
-                throw StorageError.systemCall("mkdir", errno: errno, path: path.string)
+            guard code == ENOENT, !triedDirectories else {
+                throw StorageError.renameFailed(errno: code, from: source, to: destination)
             }
-            guard rename(source.string, destination.string) == 0 else {
-                throw StorageError.renameFailed(errno: errno, from: source.string, to: destination.string)
+            // `blobs/<algorithm>/<2 hex>`: made when the first blob under them arrives.
+            triedDirectories = true
+            for path in [directory.removingLastComponent(), directory] {
+                if mkdir(path.string, 0o755) == 0 {
+                    createdDirectories.append(path)
+                } else if errno != EEXIST {
+                    throw StorageError.systemCall("mkdir", errno: errno, path: path.string)
+                }
             }
         }
-        // The rename consumed the session's file: nothing is left to delete.
+        // The new name must survive a power loss before the records that point at it are
+        // committed; so must a directory made for it, in its parent.
+        for path in [directory] + createdDirectories.map({ $0.removingLastComponent() }) {
+            try syncDirectory(path.string)
+        }
+    }
+
+    /// Puts `source`'s file at `destination` in place of what is there, through a second link.
+    private static func replace(_ destination: String, with source: String, staging: String) throws {
+        if unlink(staging) != 0 && errno != ENOENT {
+            throw StorageError.systemCall("unlink", errno: errno, path: staging)
+        }
+        guard link(source, staging) == 0 else { throw StorageError.systemCall("link", errno: errno, path: staging) }
+        guard rename(staging, destination) == 0 else {
+            let code = errno
+            _ = unlink(staging)
+            throw StorageError.renameFailed(errno: code, from: staging, to: destination)
+        }
     }
 
     public func remove(_ id: UploadID) async throws {
-        try await fileSystem.removeItem(at: layout.uploadDataPath(for: id), strategy: .platformDefault, recursively: false)
+        let paths = [layout.uploadDataPath(for: id).string, layout.uploadCommitPath(for: id).string]
+        try await threadPool.runIfActive {
+            for path in paths where unlink(path) != 0 && errno != ENOENT {
+                throw StorageError.systemCall("unlink", errno: errno, path: path)
+            }
+        }
     }
 
     public func allSessions() async throws -> [UploadID] {
-        try await entries(of: layout.uploadsDirectory).compactMap(UploadID.init)
+        let names = try await entries(of: layout.uploadsDirectory)
+        return Array(Set(names.compactMap { UploadID(String($0.split(separator: ".", maxSplits: 1)[0])) }))
     }
+}
+
+/// Flushes a directory's entries to stable storage, so that a file created, linked or renamed
+/// in it survives a power loss.
+func syncDirectory(_ path: String) throws {
+    let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw StorageError.systemCall("open", errno: errno, path: path) }
+    defer { _ = close(descriptor) }
+    guard fsync(descriptor) == 0 else { throw StorageError.systemCall("fsync", errno: errno, path: path) }
 }
 
 /// `open(2)` for writing, creating the file; outside the store, whose `open(_:)` hides the C function.
@@ -226,8 +347,13 @@ final class FileBlobReader: BlobReader {
         self.size = size
     }
 
+    /// Reads on demand, one `pread` per `next()` on the I/O threads, into a ring of
+    /// ``recycledBuffers`` buffers that are reused once the consumer has let go of them.
+    /// NIOFileSystem's `readChunks` reads up to 8 chunks ahead, into a fresh buffer each: from
+    /// 256 KiB up every one is a new mapping (see the registry's malloc settings), and its page
+    /// faults and unmapping took more CPU than the reads themselves (half of a TLS blob pull's).
     func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks {
-        BlobChunks(handle.readChunks(in: range, chunkLength: .bytes(Int64(chunkSize))))
+        BlobChunks(FileChunks(wrapping: RecycledChunks(handle: handle, range: range, chunkSize: max(1, chunkSize))))
     }
 
     func takeFileHandleForSendfile() throws -> NIOFileHandle {
@@ -237,6 +363,83 @@ final class FileBlobReader: BlobReader {
     }
 
     func close() async throws {
-        try await handle.close()
+        do {
+            try await handle.close()
+        } catch is CancellationError {
+            // NIOFileSystem does not run the close in a cancelled task (a client that went away
+            // cancels its response's task), and a handle dropped open is a fatal error: close
+            // the descriptor here instead.
+            if let descriptor = try? handle.detachUnsafeFileDescriptor() { try? descriptor.close() }
+        }
+    }
+
+    /// How many buffers a chunk sequence reuses in turn: a consumer that holds at most this
+    /// many minus one chunks at a time (a response with writes in flight, say) gets its buffers
+    /// back; one that keeps more only makes the reader allocate.
+    static let recycledBuffers = 3
+
+    /// The chunks of one range, read into recycled buffers.
+    struct RecycledChunks: AsyncSequence, Sendable {
+        typealias Element = ByteBuffer
+        let handle: ReadFileHandle
+        let range: Range<Int64>
+        let chunkSize: Int
+
+        func makeAsyncIterator() -> Iterator {
+            Iterator(handle: handle, offset: range.lowerBound, end: range.upperBound, chunkSize: chunkSize)
+        }
+
+        struct Iterator: AsyncIteratorProtocol {
+            let handle: ReadFileHandle
+            var offset: Int64
+            let end: Int64
+            let chunkSize: Int
+            var ring = [ByteBuffer](repeating: ByteBuffer(), count: FileBlobReader.recycledBuffers)
+            var turn = 0
+
+            mutating func next() async throws -> ByteBuffer? {
+                guard offset < end else { return nil }
+                let length = Int(Swift.min(Int64(chunkSize), end - offset))
+                let slot = turn % ring.count
+                turn += 1
+                // The ring lets go of the slot's buffer, so that the buffer is reused in place
+                // when the consumer has dropped its copy (and copied on write when it has not).
+                let box = Box(ring[slot])
+                ring[slot] = ByteBuffer()
+                let position = offset
+                let read = try await handle.withUnsafeDescriptor { descriptor in
+                    box.buffer.clear()
+                    return try box.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+                        var done = 0
+                        while done < length {
+                            let count = pread(
+                                descriptor.rawValue, target.baseAddress! + done, length - done, off_t(position + Int64(done)))
+                            if count > 0 {
+                                done += count
+                            } else if count == 0 {
+                                break
+                            } else if errno != EINTR {
+                                throw StorageError.systemCall("pread", errno: errno, path: "descriptor \(descriptor.rawValue)")
+                            }
+                        }
+                        return done
+                    }
+                }
+                // A file shorter than the range ends the sequence early; the consumer checks lengths.
+                guard read > 0 else {
+                    offset = end
+                    return nil
+                }
+                offset += Int64(read)
+                ring[slot] = box.buffer
+                return box.buffer
+            }
+        }
+
+        /// Carries a buffer to the I/O thread and back without a second reference to it.
+        final class Box: @unchecked Sendable {
+            var buffer: ByteBuffer
+            init(_ buffer: ByteBuffer) { self.buffer = buffer }
+        }
     }
 }

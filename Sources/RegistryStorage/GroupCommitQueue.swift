@@ -14,8 +14,8 @@ import SQLiteNIO
 /// to its caller alone (SQLite undoes just that statement), and the others commit.
 final class GroupCommitQueue: Sendable {
     struct Write: Sendable {
-        /// Runs first, inside the transaction, while the write lock is held (an upload's data
-        /// becoming its blob file); when it fails the statement is not run.
+        /// Runs first, inside the transaction, while the write lock is held (confirming that an
+        /// upload's blob file is in place); when it fails the statement is not run.
         var preparation: (@Sendable () async throws -> Void)?
         var sql: String
         var binds: [SQLiteData]
@@ -23,7 +23,7 @@ final class GroupCommitQueue: Sendable {
 
     private struct Waiting: Sendable {
         var write: Write
-        var continuation: CheckedContinuation<Void, any Error>
+        var continuation: CheckedContinuation<[SQLiteRow], any Error>
     }
 
     private struct State {
@@ -43,9 +43,11 @@ final class GroupCommitQueue: Sendable {
         self.writeLock = writeLock
     }
 
-    /// Returns once `write` is committed, or throws what made it fail.
-    func commit(_ write: Write) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    /// Returns once `write` is committed, with the rows its statement returned, or throws what
+    /// made it fail.
+    @discardableResult
+    func commit(_ write: Write) async throws -> [SQLiteRow] {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[SQLiteRow], any Error>) in
             let startsCommitter = state.withLockedValue { state in
                 state.queue.append(Waiting(write: write, continuation: continuation))
                 defer { state.isCommitting = true }
@@ -74,13 +76,13 @@ final class GroupCommitQueue: Sendable {
 
     /// Runs the writes in one transaction (a lone write without preparation in none); called
     /// with the write lock held.
-    private func run(_ writes: [Write]) async -> [Result<Void, any Error>] {
+    private func run(_ writes: [Write]) async -> [Result<[SQLiteRow], any Error>] {
         if writes.count == 1, writes[0].preparation == nil {
             return [await outcome(of: writes[0], on: connection)]
         }
         do {
             return try await SQLiteMetadataStore.inTransaction(on: connection) { db in
-                var outcomes: [Result<Void, any Error>] = []
+                var outcomes: [Result<[SQLiteRow], any Error>] = []
                 for write in writes { outcomes.append(await outcome(of: write, on: db)) }
                 return outcomes
             }
@@ -91,11 +93,10 @@ final class GroupCommitQueue: Sendable {
     }
 
     /// Runs one write's preparation, then its statement unless the preparation failed.
-    private func outcome(of write: Write, on db: SQLiteConnection) async -> Result<Void, any Error> {
+    private func outcome(of write: Write, on db: SQLiteConnection) async -> Result<[SQLiteRow], any Error> {
         do {
             try await write.preparation?()
-            _ = try await db.query(write.sql, write.binds)
-            return .success(())
+            return .success(try await db.query(write.sql, write.binds))
         } catch {
             return .failure(error)
         }

@@ -13,24 +13,44 @@ public protocol MetadataMaintenance: Sendable {
 
     /// Runs one collection: deletes the planned tags, the manifests nothing keeps, the
     /// repository links nothing uses, then the blobs no repository links or references, in
-    /// batches, calling `removeBlobs` with each batch while its records are being deleted (under
-    /// the write lock, so that no upload of the same digests can interleave). A dry run decides
-    /// the same way and rolls everything back without calling `removeBlobs`.
+    /// batches. A blob's records go first, each batch in a committed transaction that leaves a
+    /// tombstone; `disposing` then removes the files (see ``disposeOfForgottenBlobs(disposing:)``),
+    /// so a crash at any instant leaves no record without its file. A dry run decides the same
+    /// way and rolls everything back without calling `disposing`.
     func collectGarbage(
-        _ plan: CollectionPlan, removeBlobs: @escaping @Sendable ([Digest]) async throws -> Void
+        _ plan: CollectionPlan, disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void
     ) async throws -> CollectionResult
+
+    /// Removes the files of blobs whose records are gone (tombstones left by collections,
+    /// evictions and scrubs, including ones a crash interrupted). Each batch runs under the write
+    /// lock and clears its tombstones in the same transaction, so an upload of the same digest
+    /// lands wholly before (its file is then not touched) or after. Returns how many were disposed of.
+    @discardableResult
+    func disposeOfForgottenBlobs(disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void) async throws -> Int
+
+    /// Of `candidates` (files found in the blob store), removes with `removing` those that no
+    /// blob record or tombstone owns, deciding and removing under the write lock so that an
+    /// upload committing one of them lands wholly before or after. Returns the removed ones.
+    func removeUnrecordedBlobFiles(
+        _ candidates: [Digest], removing: @escaping @Sendable ([Digest]) async throws -> Void
+    ) async throws -> [Digest]
 
     /// Notes that tags were pulled and blob links used, at `date` (batched by the caller).
     func recordUse(tags: [RepositoryName: Set<Tag>], blobs: [RepositoryName: Set<Digest>], at date: Date) async throws
+
+    /// Durably notes that `repository`'s link to `digest` was used at `date` (a client saw the
+    /// blob and may reference it next), before returning. False when there is no such link.
+    /// Concurrent calls share a transaction.
+    func recordBlobUse(_ digest: Digest, in repository: RepositoryName, at date: Date) async throws -> Bool
 
     /// Stored blobs in digest order after `last`, at most `limit`, for scrubbing.
     func blobRecords(after last: Digest?, limit: Int) async throws -> [BlobRecord]
 
     /// Forgets a blob whose bytes are gone or corrupt, keeping the repositories' links: the blob
     /// reads as absent (so clients upload it again), and the next upload of the digest heals
-    /// every repository at once. `moveAside` (which takes the bytes away) runs inside the same
-    /// transaction, so that a concurrent upload of the digest lands before or after, whole.
-    func forgetBlob(_ digest: Digest, moveAside: @escaping @Sendable () async throws -> Void) async throws
+    /// every repository at once. The record goes first, then `disposing` moves the file aside
+    /// (a quarantine tombstone), unless an upload of the digest landed in between.
+    func forgetBlob(_ digest: Digest, disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void) async throws
 
     /// Digests that repository links or manifests point at but that no stored blob backs.
     func danglingBlobReferences() async throws -> [Digest]
@@ -99,6 +119,18 @@ public struct CollectionResult: Sendable, Equatable {
     public init() {}
 
     public var reclaimedBytes: Int64 { deletedBlobs.reduce(0) { $0 + $1.size } }
+}
+
+/// A blob whose records are gone and whose file is still to be removed, or with `quarantine`
+/// moved aside for inspection.
+public struct BlobTombstone: Sendable, Equatable {
+    public var digest: Digest
+    public var quarantine: Bool
+
+    public init(digest: Digest, quarantine: Bool) {
+        self.digest = digest
+        self.quarantine = quarantine
+    }
 }
 
 /// A stored blob's record.

@@ -40,8 +40,9 @@ public protocol MetadataStore: Sendable {
     func updateUpload(_ id: UploadID, committedLength: Int64) async throws
     func deleteUpload(_ id: UploadID) async throws
     /// Ends a session whose data becomes blob `digest`, and lets `repository` read that blob,
-    /// in one transaction. `data` (which moves the bytes into place) runs inside it, so that no
-    /// garbage collection sees the file without its records or deletes it in between.
+    /// in one transaction. `data` (which makes sure the bytes are in place) runs inside it,
+    /// under the write lock, so that no garbage collection removes the file between that check
+    /// and the records' commit.
     func finishUpload(
         _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
         storing data: @escaping @Sendable () async throws -> Void) async throws

@@ -48,9 +48,9 @@ extension SQLiteMetadataStore: CacheEvictionStore {
 
     public func evict(
         _ entry: CacheEntry, protecting protected: Set<Digest>,
-        removeBlobs: @escaping @Sendable ([Digest]) async throws -> Void
+        disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void
     ) async throws -> [BlobRecord] {
-        try await transaction { db in
+        let evicted: [BlobRecord] = try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(entry.repository, on: db) else { return [] }
             let repository = SQLiteData.int64(repositoryID)
             _ = try await db.query(
@@ -109,8 +109,10 @@ extension SQLiteMetadataStore: CacheEvictionStore {
                     deleted.append(BlobRecord(digest: try Digest(parsing: row.column("digest")?.string ?? ""), size: Int64(size)))
                 }
             }
-            if !deleted.isEmpty { try await removeBlobs(deleted.map(\.digest)) }
+            try await Self.entomb(deleted.map(\.digest), quarantine: false, on: db)
             return deleted
         }
+        if !evicted.isEmpty { try await disposeOfForgottenBlobs(disposing: disposing) }
+        return evicted
     }
 }

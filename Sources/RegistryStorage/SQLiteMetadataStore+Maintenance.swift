@@ -7,7 +7,9 @@ import SQLiteNIO
 /// A collection is a sequence of short write transactions (tags, then each repository's
 /// manifests, then links, then blobs in batches), each re-deciding from the rows as they are at
 /// that moment, so pushes go on between them and nothing a concurrent push just wrote is lost:
-/// whatever a transaction deletes was unreferenced while it held the write lock.
+/// whatever a transaction deletes was unreferenced while it held the write lock. Files are
+/// removed only after their records are committed as gone (see `blob_tombstones` in
+/// ``SQLiteSchema``).
 extension SQLiteMetadataStore: MetadataMaintenance {
     /// Blobs deleted per transaction: long enough to amortise, short enough not to stall pushes.
     static let blobsPerSweep = 256
@@ -34,7 +36,7 @@ extension SQLiteMetadataStore: MetadataMaintenance {
     // MARK: Collection
 
     public func collectGarbage(
-        _ plan: CollectionPlan, removeBlobs: @escaping @Sendable ([Digest]) async throws -> Void
+        _ plan: CollectionPlan, disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void
     ) async throws -> CollectionResult {
         let repositories = try await allRepositories()
         let grace = Self.milliseconds(plan.graceCutoff)
@@ -52,11 +54,13 @@ extension SQLiteMetadataStore: MetadataMaintenance {
                 }
                 result.removedLinks = try await Self.sweepLinks(graceCutoff: grace, on: db)
                 result.deletedRepositories = try await Self.deleteEmptyRepositories(on: db)
-                result.deletedBlobs = try await Self.sweepBlobs(limit: nil, on: db, removing: nil)
+                result.deletedBlobs = try await Self.sweepBlobs(limit: nil, on: db)
                 return result
             }
         }
 
+        // What an interrupted run (of this process or another) left to remove goes first.
+        try await disposeOfForgottenBlobs(disposing: disposing)
         var result = CollectionResult()
         result.deletedTags = try await transaction { db in try await Self.deleteTags(plan.tagDeletions, on: db) }
         for (id, name, sweep) in sweeps where sweep != .keepUntagged {
@@ -68,13 +72,80 @@ extension SQLiteMetadataStore: MetadataMaintenance {
         result.removedLinks = try await transaction { db in try await Self.sweepLinks(graceCutoff: grace, on: db) }
         result.deletedRepositories = try await transaction { db in try await Self.deleteEmptyRepositories(on: db) }
         while true {
-            let batch = try await transaction { db in
-                try await Self.sweepBlobs(limit: Self.blobsPerSweep, on: db, removing: removeBlobs)
-            }
+            let batch = try await transaction { db in try await Self.sweepBlobs(limit: Self.blobsPerSweep, on: db) }
             result.deletedBlobs += batch
+            try await disposeOfForgottenBlobs(disposing: disposing)
             if batch.count < Self.blobsPerSweep { break }
         }
         return result
+    }
+
+    @discardableResult
+    public func disposeOfForgottenBlobs(disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void) async throws -> Int {
+        var disposed = 0
+        while true {
+            let batch = try await transaction { db in
+                let rows = try await db.query(
+                    "SELECT digest, quarantine FROM blob_tombstones ORDER BY digest LIMIT ?", [.int64(Int64(Self.blobsPerSweep))])
+                let tombstones = try rows.map { row in
+                    BlobTombstone(
+                        digest: try Digest(parsing: row.column("digest")?.string ?? ""),
+                        quarantine: row.column("quarantine")?.integer == 1)
+                }
+                guard !tombstones.isEmpty else { return 0 }
+                // Inside the transaction: an upload of one of these digests waits for the write
+                // lock, then places its own file and lifts the tombstone. A crash after the files
+                // went but before the commit leaves the tombstones, and the next run's removal
+                // finds nothing to remove.
+                try await disposing(tombstones)
+                for chunk in tombstones.chunked(Self.rowsPerStatement) {
+                    let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                    _ = try await db.query(
+                        "DELETE FROM blob_tombstones WHERE digest IN (\(placeholders))", chunk.map { .text($0.digest.description) })
+                }
+                return tombstones.count
+            }
+            disposed += batch
+            if batch < Self.blobsPerSweep { return disposed }
+        }
+    }
+
+    public func removeUnrecordedBlobFiles(
+        _ candidates: [Digest], removing: @escaping @Sendable ([Digest]) async throws -> Void
+    ) async throws -> [Digest] {
+        var removed: [Digest] = []
+        for chunk in candidates.chunked(Self.rowsPerStatement) {
+            removed += try await transaction { db in
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let binds = chunk.map { SQLiteData.text($0.description) }
+                let owned = Set(try await db.query(
+                    """
+                    SELECT digest FROM blobs WHERE digest IN (\(placeholders))
+                    UNION SELECT digest FROM blob_tombstones WHERE digest IN (\(placeholders))
+                    """,
+                    binds + binds
+                ).compactMap { $0.column("digest")?.string })
+                let orphans = chunk.filter { !owned.contains($0.description) }
+                if !orphans.isEmpty { try await removing(orphans) }
+                return orphans
+            }
+        }
+        return removed
+    }
+
+    /// Records a tombstone for each digest (whose blob record was just deleted in the same
+    /// transaction).
+    static func entomb(_ digests: [Digest], quarantine: Bool, on db: SQLiteConnection) async throws {
+        let now = Self.now
+        for chunk in digests.chunked(rowsPerStatement / 3) {
+            let placeholders = Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            _ = try await db.query(
+                """
+                INSERT INTO blob_tombstones (digest, quarantine, created_at) VALUES \(placeholders)
+                ON CONFLICT (digest) DO UPDATE SET quarantine = max(quarantine, excluded.quarantine)
+                """,
+                chunk.flatMap { [.text($0.description), .int64(quarantine ? 1 : 0), .int64(now)] })
+        }
     }
 
     public func repositoryNames() async throws -> [RepositoryName] {
@@ -167,11 +238,9 @@ extension SQLiteMetadataStore: MetadataMaintenance {
         ).compactMap { $0.column("name")?.string.flatMap(RepositoryName.init) }.sorted { $0.value < $1.value }
     }
 
-    /// Deletes up to `limit` blobs that no repository links and no manifest references, calling
-    /// `removing` with them (nil: a dry run, files untouched).
-    private static func sweepBlobs(
-        limit: Int?, on db: SQLiteConnection, removing: (@Sendable ([Digest]) async throws -> Void)?
-    ) async throws -> [BlobRecord] {
+    /// Deletes up to `limit` blobs that no repository links and no manifest references, leaving
+    /// a tombstone for each (its file is removed after this transaction commits).
+    private static func sweepBlobs(limit: Int?, on db: SQLiteConnection) async throws -> [BlobRecord] {
         let rows = try await db.query(
             """
             DELETE FROM blobs WHERE digest IN (
@@ -186,9 +255,7 @@ extension SQLiteMetadataStore: MetadataMaintenance {
             guard let size = row.column("size")?.integer else { throw MetadataError.corrupt("blob row without size") }
             return BlobRecord(digest: try Digest(parsing: row.column("digest")?.string ?? ""), size: Int64(size))
         }.sorted { $0.digest < $1.digest }
-        // The files go while this transaction holds the write lock: an upload of the same digest
-        // commits its file and records under that lock too, before or after, never in between.
-        if !records.isEmpty { try await removing?(records.map(\.digest)) }
+        try await entomb(records.map(\.digest), quarantine: false, on: db)
         return records
     }
 
@@ -242,11 +309,24 @@ extension SQLiteMetadataStore: MetadataMaintenance {
         }
     }
 
-    public func forgetBlob(_ digest: Digest, moveAside: @escaping @Sendable () async throws -> Void) async throws {
+    public func forgetBlob(_ digest: Digest, disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void) async throws {
         try await transaction { db in
-            try await moveAside()
-            _ = try await db.query("DELETE FROM blobs WHERE digest = ?", [.text(digest.description)])
+            let deleted = try await db.query("DELETE FROM blobs WHERE digest = ? RETURNING digest", [.text(digest.description)])
+            if !deleted.isEmpty { try await Self.entomb([digest], quarantine: true, on: db) }
         }
+        try await disposeOfForgottenBlobs(disposing: disposing)
+    }
+
+    public func recordBlobUse(_ digest: Digest, in repository: RepositoryName, at date: Date) async throws -> Bool {
+        // Through the group commit: the HEADs of a push's layers arrive together.
+        let rows = try await commits.commit(.init(
+            sql: """
+                UPDATE repository_blobs SET created_at = max(created_at, ?)
+                WHERE repository_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ?
+                RETURNING digest
+                """,
+            binds: [.int64(Self.milliseconds(date)), .text(repository.value), .text(digest.description)]))
+        return !rows.isEmpty
     }
 
     public func danglingBlobReferences() async throws -> [Digest] {

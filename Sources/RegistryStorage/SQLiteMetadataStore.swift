@@ -21,7 +21,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     private let nextReader = NIOLockedValueBox(0)
     private let writeLock: AsyncSerialLock
     /// Where the small writes of upload sessions go, to be committed in batches.
-    private let commits: GroupCommitQueue
+    let commits: GroupCommitQueue
     private let threadPool: NIOThreadPool
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection], watcher: SQLiteConnection, threadPool: NIOThreadPool) {
@@ -55,7 +55,9 @@ public final class SQLiteMetadataStore: MetadataStore {
                 _ = try await writer.query("PRAGMA query_only=ON")
             } else {
                 _ = try await writer.query("PRAGMA journal_mode=WAL")
-                _ = try await writer.query("PRAGMA synchronous=NORMAL")
+                // FULL: in WAL mode every commit syncs the log before it returns, so a change
+                // acknowledged to a client survives a power loss (NORMAL only syncs at checkpoints).
+                _ = try await writer.query("PRAGMA synchronous=FULL")
                 try await migrate(writer)
                 for statement in SQLiteSchema.writerStatements { _ = try await writer.query(statement) }
             }
@@ -433,9 +435,9 @@ public final class SQLiteMetadataStore: MetadataStore {
         _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
         storing data: @escaping @Sendable () async throws -> Void
     ) async throws {
-        // The data becomes the blob inside the transaction that records it, under the write
-        // lock: garbage collection (which deletes a blob's file under the same lock) sees the
-        // file and its records appear together. One statement does the four writes (see
+        // The data is confirmed in place inside the transaction that records it, under the
+        // write lock: garbage collection (which removes blob files under the same lock) cannot
+        // remove it between that check and the commit. One statement does the four writes (see
         // `SQLiteSchema.writerStatements`), and concurrent finishes share a transaction.
         try await commits.commit(.init(
             preparation: data,

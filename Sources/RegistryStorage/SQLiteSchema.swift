@@ -1,11 +1,13 @@
 /// The metadata schema. Every listing the API offers is served by a primary key or an index.
 enum SQLiteSchema {
-    static let version = 2
+    static let version = 3
 
     /// Brings a database made by an older version up to date, keyed by the version it has.
     static let migrations: [Int: [String]] = [
         // 2: when each tag was last pulled, for retention rules.
         1: ["ALTER TABLE tags ADD COLUMN pulled_at INTEGER"],
+        // 3: `blob_tombstones` (created by `statements`, as for a new database).
+        2: [],
     ]
 
     static let statements: [String] = [
@@ -77,12 +79,25 @@ enum SQLiteSchema {
         ) WITHOUT ROWID
         """,
         "CREATE INDEX IF NOT EXISTS uploads_by_update ON uploads(updated_at)",
+        // Blobs whose records are gone and whose file is still to be removed (or, with
+        // `quarantine`, moved aside). The record goes first, in its own committed transaction,
+        // the file after: a crash in between leaves a tombstone the next run finishes, never a
+        // record without its file. An upload of the same digest removes the tombstone in the
+        // transaction that records the blob again, so a late removal cannot take its file.
+        """
+        CREATE TABLE IF NOT EXISTS blob_tombstones (
+            digest TEXT PRIMARY KEY,
+            quarantine INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
     ]
 
     /// Made on the writer connection each time it opens (temporary objects, not part of the
     /// schema): finishing an upload is one `INSERT` into `finished_uploads`, whose trigger
     /// removes the session, records the blob and links it to the repository (created if
-    /// needed). A blob linked again has its link's age reset, as `mountBlob` does.
+    /// needed), and lifts a tombstone the digest may have (its file is the new one). A blob
+    /// linked again has its link's age reset, as `mountBlob` does.
     static let writerStatements: [String] = [
         """
         CREATE TEMP VIEW finished_uploads (upload_id, repository, digest, size, finished_at)
@@ -91,6 +106,7 @@ enum SQLiteSchema {
         """
         CREATE TEMP TRIGGER finish_upload INSTEAD OF INSERT ON finished_uploads BEGIN
             DELETE FROM uploads WHERE id = NEW.upload_id;
+            DELETE FROM blob_tombstones WHERE digest = NEW.digest;
             INSERT INTO repositories (name, created_at) VALUES (NEW.repository, NEW.finished_at)
                 ON CONFLICT (name) DO NOTHING;
             INSERT INTO blobs (digest, size, created_at) VALUES (NEW.digest, NEW.size, NEW.finished_at)

@@ -6,6 +6,7 @@ import SystemPackage
 /// ```
 /// <root>/blobs/<algorithm>/<first two hex>/<hex>   content-addressed blobs, one file per digest
 /// <root>/uploads/<session id>                      in-progress uploads (never served)
+/// <root>/uploads/<session id>.commit               a second link, briefly, while a commit replaces a blob file
 /// <root>/metadata.sqlite                           repositories, manifests, tags, links, sessions
 /// ```
 /// Every component below the root comes from a validated ``Digest`` or a server-generated
@@ -37,6 +38,11 @@ public struct StorageLayout: Sendable {
 
     public func uploadDataPath(for id: UploadID) -> FilePath {
         uploadsDirectory.appending(id.value)
+    }
+
+    /// A second name of a session's data, made only while it replaces an existing blob file.
+    public func uploadCommitPath(for id: UploadID) -> FilePath {
+        uploadsDirectory.appending("\(id.value).commit")
     }
 }
 

@@ -23,6 +23,10 @@ struct UserCommand: ParsableCommand {
             guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                 throw ValidationError("give the password on standard input")
             }
+            // bcrypt reads only up to a NUL byte, and the registry refuses logins containing one.
+            guard !line.utf8.contains(0), !name.utf8.contains(0) else {
+                throw ValidationError("user names and passwords may not contain NUL bytes")
+            }
             try Htpasswd.setPassword(line, for: name, in: htpasswd)
             print("user \(name) saved in \(htpasswd)")
         }

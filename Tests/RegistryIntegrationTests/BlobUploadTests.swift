@@ -274,7 +274,8 @@ struct BlobUploadTests {
                 status = try await client.request(.GET, location).status
             }
             #expect(status == .notFound)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: client.registry.root + "/uploads") == [])
+            let left = try FileManager.default.contentsOfDirectory(atPath: client.registry.root + "/uploads")
+            #expect(left == [], "files left in uploads/: \(left)")
         }
     }
 }

@@ -49,7 +49,7 @@ struct GarbageCollectionStoreTests {
 
     private func collect(_ store: SQLiteMetadataStore, _ plan: CollectionPlan) async throws -> (CollectionResult, [Digest]) {
         let removed = NIOLockedValueBox<[Digest]>([])
-        let result = try await store.collectGarbage(plan) { digests in removed.withLockedValue { $0 += digests } }
+        let result = try await store.collectGarbage(plan) { tombstones in removed.withLockedValue { $0 += tombstones.map(\.digest) } }
         return (result, removed.withLockedValue { $0.sorted() })
     }
 
@@ -127,6 +127,77 @@ struct GarbageCollectionStoreTests {
             let pulled = try #require(try await store.tagRecords(in: repository).first?.pulledAt)
             #expect(abs(pulled.timeIntervalSince(when)) < 0.01)
             // The link was used after the cutoff, so it is as good as new.
+            let (result, _) = try await collect(store, CollectionPlan(graceCutoff: later))
+            #expect(result.removedLinks == 0)
+        }
+    }
+
+    private struct DiskFailure: Error {}
+
+    @Test func aCollectionCutShortAfterItsCommitLeavesTombstonesNotRecordsWithoutFiles() async throws {
+        try await withStore { store in
+            try await store.addBlob(blob(1), size: 1, into: repository)
+            // The file removal fails (as a kill between the commit and the unlink would stop it).
+            await #expect(throws: DiskFailure.self) {
+                _ = try await store.collectGarbage(CollectionPlan(graceCutoff: later)) { _ in throw DiskFailure() }
+            }
+            // The records went first: no record points at a file that may be gone.
+            #expect(try await store.blobSize(blob(1)) == nil)
+            // The next run finishes the removal.
+            let leftOver = NIOLockedValueBox<[BlobTombstone]>([])
+            #expect(try await store.disposeOfForgottenBlobs { tombstones in leftOver.withLockedValue { $0 += tombstones } } == 1)
+            #expect(leftOver.withLockedValue { $0 } == [BlobTombstone(digest: blob(1), quarantine: false)])
+            #expect(try await store.disposeOfForgottenBlobs { _ in Issue.record("nothing is left") } == 0)
+        }
+    }
+
+    @Test func anUploadOfAForgottenDigestLiftsItsTombstone() async throws {
+        try await withStore { store in
+            try await store.addBlob(blob(1), size: 1, into: repository)
+            await #expect(throws: DiskFailure.self) {
+                _ = try await store.collectGarbage(CollectionPlan(graceCutoff: later)) { _ in throw DiskFailure() }
+            }
+            // Uploaded again before the removal ran: its new file must not be removed.
+            try await store.addBlob(blob(1), size: 1, into: repository)
+            #expect(try await store.disposeOfForgottenBlobs { _ in Issue.record("the new file was about to be removed") } == 0)
+            #expect(try await store.blobSize(blob(1)) == 1)
+        }
+    }
+
+    @Test func forgettingACorruptBlobQuarantinesItsFileAfterTheRecordIsGone() async throws {
+        try await withStore { store in
+            try await store.addBlob(blob(1), size: 1, into: repository)
+            let disposed = NIOLockedValueBox<[BlobTombstone]>([])
+            try await store.forgetBlob(blob(1)) { tombstones in
+                disposed.withLockedValue { $0 += tombstones }
+            }
+            #expect(disposed.withLockedValue { $0 } == [BlobTombstone(digest: blob(1), quarantine: true)])
+            #expect(try await store.blobSize(blob(1)) == nil)
+        }
+    }
+
+    @Test func onlyFilesNoRecordOrTombstoneOwnsAreRemovedAsOrphans() async throws {
+        try await withStore { store in
+            try await store.addBlob(blob(1), size: 1, into: repository)
+            _ = try await store.putManifest(manifest(1, blobs: [blob(1)]), tag: Tag("v1"), in: repository)
+            try await store.addBlob(blob(2), size: 1, into: repository)
+            await #expect(throws: DiskFailure.self) {
+                _ = try await store.collectGarbage(CollectionPlan(graceCutoff: later)) { _ in throw DiskFailure() }
+            }
+            let removed = try await store.removeUnrecordedBlobFiles([blob(1), blob(2), blob(3)]) { _ in }
+            // 1 has its record, 2 a tombstone (its removal is the tombstone's business), 3 nothing.
+            #expect(removed == [blob(3)])
+        }
+    }
+
+    @Test func aBlobUseIsRecordedOnlyWhereTheLinkExists() async throws {
+        try await withStore { store in
+            try await store.addBlob(blob(1), size: 1, into: repository)
+            let when = Date(timeIntervalSinceNow: 7200)
+            #expect(try await store.recordBlobUse(blob(1), in: repository, at: when))
+            #expect(try await store.recordBlobUse(blob(2), in: repository, at: when) == false)
+            #expect(try await store.recordBlobUse(blob(1), in: RepositoryName("other")!, at: when) == false)
+            // Used after the cutoff: as good as new.
             let (result, _) = try await collect(store, CollectionPlan(graceCutoff: later))
             #expect(result.removedLinks == 0)
         }

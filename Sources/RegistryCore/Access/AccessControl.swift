@@ -4,27 +4,57 @@ import RegistryModel
 
 /// Authentication and authorization for registry requests. Passwords never reach a log.
 ///
-/// Two modes: Basic (credentials checked against htpasswd on every request, or a verified client
-/// certificate; rights from the ``AccessPolicy``), and token (the Docker registry token flow:
-/// every request carries a Bearer JWT whose `access` claim lists what it may do; the built-in
-/// token endpoint grants what was asked for and the policy allows).
+/// Every request goes through one of these, in one of three modes (``Mode``): open (no logins
+/// configured: ``allowAll``, everyone may do everything), Basic (credentials checked against
+/// htpasswd, or a verified client certificate; rights from the ``AccessPolicy``), and token (the
+/// Docker registry token flow: every request carries a Bearer JWT whose `access` claim lists what
+/// it may do; the built-in token endpoint grants what was asked for and the policy allows).
+/// Handlers ask it every question and decide nothing themselves, so that no missing check can
+/// quietly let a request through.
 public struct AccessControl: Sendable {
+    /// How requests prove who they are.
+    public enum Mode: Sendable {
+        /// No authentication configured: every request may do everything, as anonymous.
+        case open
+        /// Basic credentials against htpasswd, or a client certificate.
+        case basic
+        /// Bearer tokens from the built-in token endpoint or a trusted external one.
+        case token(TokenAuthority)
+    }
+
+    public let mode: Mode
     public let htpasswd: Htpasswd?
     public let policy: AccessPolicy
     public let throttle: LoginThrottle
     public let realm: String
-    /// Set in token mode.
-    public let tokens: TokenAuthority?
 
+    /// Basic mode, or token mode when `tokens` is given.
     public init(
         htpasswd: Htpasswd?, policy: AccessPolicy, throttle: LoginThrottle = LoginThrottle(), realm: String = "registry",
         tokens: TokenAuthority? = nil
     ) {
+        self.init(mode: tokens.map { .token($0) } ?? .basic, htpasswd: htpasswd, policy: policy, throttle: throttle, realm: realm)
+    }
+
+    private init(mode: Mode, htpasswd: Htpasswd?, policy: AccessPolicy, throttle: LoginThrottle, realm: String) {
+        self.mode = mode
         self.htpasswd = htpasswd
         self.policy = policy
         self.throttle = throttle
         self.realm = realm
-        self.tokens = tokens
+    }
+
+    /// For a registry without logins: everyone, signed in or not, may do everything.
+    public static let allowAll = AccessControl(
+        mode: .open, htpasswd: nil, policy: AccessPolicy(anonymousPull: true), throttle: LoginThrottle(), realm: "registry")
+
+    /// Set in token mode.
+    public var tokens: TokenAuthority? {
+        if case .token(let tokens) = mode { tokens } else { nil }
+    }
+
+    private var isOpen: Bool {
+        if case .open = mode { true } else { false }
     }
 
     /// Who is asking: a user proved by password or certificate, the bearer of a token, or nobody.
@@ -43,7 +73,9 @@ public struct AccessControl: Sendable {
     }
 
     /// Resolves the request's identity. Wrong credentials are an error (401), never anonymous.
+    /// In open mode everyone is anonymous (and may do everything); credentials are not looked at.
     public func authenticate(authorization: String?, certificateName: String?, address: String) async throws(RegistryError) -> Identity {
+        if isOpen { return .anonymous }
         guard let authorization else {
             return certificateName.map { .user($0) } ?? .anonymous
         }
@@ -57,7 +89,7 @@ public struct AccessControl: Sendable {
             }
             return .token(verified)
         }
-        guard let user = try basicUser(from: authorization, address: address) else {
+        guard let user = try await basicUser(from: authorization, address: address) else {
             return certificateName.map { .user($0) } ?? .anonymous
         }
         return .user(user)
@@ -65,22 +97,28 @@ public struct AccessControl: Sendable {
 
     /// The user whose Basic credentials `authorization` carries, verified; nil for empty
     /// credentials, which containers/image (podman, skopeo, buildah) sends when it has none.
-    public func basicUser(from authorization: String, address: String) throws(RegistryError) -> String? {
+    public func basicUser(from authorization: String, address: String) async throws(RegistryError) -> String? {
         guard let (user, password) = Self.basicCredentials(authorization) else {
             throw RegistryError(.unauthorized, message: "unsupported or malformed Authorization header", headers: basicChallenge)
         }
         if user.isEmpty && password.isEmpty { return nil }
-        return try verifyPassword(user: user, password: password, address: address)
+        return try await verifyPassword(user: user, password: password, address: address)
     }
 
-    /// Checks a password against htpasswd, throttling failures per address and user.
-    public func verifyPassword(user: String, password: String, address: String) throws(RegistryError) -> String {
+    /// Checks a password against htpasswd, throttling failures per address and user. A user name
+    /// or password containing a NUL byte is refused outright: bcrypt reads only up to the NUL,
+    /// so `secret\0anything` would otherwise pass as `secret`.
+    public func verifyPassword(user: String, password: String, address: String) async throws(RegistryError) -> String {
+        guard !user.utf8.contains(0), !password.utf8.contains(0) else {
+            throw RegistryError(
+                .unauthorized, message: "user names and passwords may not contain NUL bytes", headers: basicChallenge)
+        }
         if let retryAfter = throttle.retryAfter(address: address, user: user) {
             throw RegistryError(
                 .tooManyRequests, message: "too many failed logins; try again later",
                 headers: [("Retry-After", "\(retryAfter)")])
         }
-        guard let htpasswd, htpasswd.verify(user: user, password: password) else {
+        guard let htpasswd, await htpasswd.verify(user: user, password: password) else {
             throttle.recordFailure(address: address, user: user)
             throw RegistryError(.unauthorized, message: "invalid user name or password", headers: basicChallenge)
         }
@@ -91,6 +129,7 @@ public struct AccessControl: Sendable {
     /// Throws 401 (anonymous, or a token without the scope) or 403 (signed in) unless `identity`
     /// may do all of `actions`.
     public func authorize(_ actions: Set<Action>, on repository: RepositoryName, for identity: Identity) throws(RegistryError) {
+        if isOpen { return }
         if tokens != nil {
             let scope = ResourceAccess(type: "repository", name: repository.value, actions: actions.sorted().map(\.rawValue)).scope
             guard case .token(let token) = identity, actions.allSatisfy({ token.grants($0, onRepository: repository.value) }) else {
@@ -115,6 +154,7 @@ public struct AccessControl: Sendable {
     /// Whether `identity` may do `action` on `repository` (for filters such as the catalog, and
     /// the source of a mount). A token must grant it; otherwise the policy decides.
     public func permits(_ action: Action, on repository: String, for identity: Identity) -> Bool {
+        if isOpen { return true }
         if tokens != nil {
             guard case .token(let token) = identity else { return false }
             return token.grants(action, onRepository: repository)
@@ -125,12 +165,14 @@ public struct AccessControl: Sendable {
     /// Requires a signed-in user, or in token mode any valid token (the base endpoint answers
     /// 401 to anonymous clients so that `docker login` knows to authenticate).
     public func requireSignedIn(_ identity: Identity) throws(RegistryError) {
+        if isOpen { return }
         if identity == .anonymous { throw unauthorized("authentication required") }
     }
 
     /// For the catalog: in token mode the token must carry `registry:catalog:*`; the listing is
     /// then filtered by the policy for the token's subject.
     public func requireCatalogAccess(_ identity: Identity) throws(RegistryError) {
+        if isOpen { return }
         if tokens != nil {
             guard case .token(let token) = identity, token.grantsCatalog else {
                 throw unauthorized("a token for registry:catalog:* is required", scope: "registry:catalog:*")
@@ -144,6 +186,7 @@ public struct AccessControl: Sendable {
     /// policy, or in token mode a token carrying `registry:admin:*` (which the built-in token
     /// endpoint grants to admins only).
     public func requireAdmin(_ identity: Identity) throws(RegistryError) {
+        if isOpen { return }
         if tokens != nil {
             guard case .token(let token) = identity, token.grantsAdmin else {
                 throw unauthorized("a token for registry:admin:* is required", scope: "registry:admin:*")
@@ -158,8 +201,15 @@ public struct AccessControl: Sendable {
 
     /// Whether the catalog may show `repository` to `identity`.
     public func catalogShows(_ repository: String, to identity: Identity) -> Bool {
+        if isOpen { return true }
         if tokens != nil { return policy.allowedActions(for: identity.name, on: repository).contains(.pull) }
         return permits(.pull, on: repository, for: identity)
+    }
+
+    /// Whether `identity` may mount a blob without naming its source (`mount` without `from`):
+    /// the blob could come from any repository, so only where everyone may read everything.
+    public func mayMountWithoutSource(_ identity: Identity) -> Bool {
+        isOpen
     }
 
     public func unauthorized(_ message: String, scope: String? = nil, error: String? = nil) -> RegistryError {
@@ -182,7 +232,8 @@ public struct AccessControl: Sendable {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
               let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
-              let decoded = String(data: data, encoding: .utf8), let colon = decoded.firstIndex(of: ":")
+              // Not `String(data:encoding:)`, which drops a leading byte-order mark.
+              let decoded = String(validating: data, as: UTF8.self), let colon = decoded.firstIndex(of: ":")
         else { return nil }
         return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))
     }

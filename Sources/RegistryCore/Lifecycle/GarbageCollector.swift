@@ -4,12 +4,14 @@ import RegistryModel
 import RegistryStorage
 
 /// Online garbage collection: applies retention rules, then deletes what nothing keeps, while
-/// the registry goes on serving (see ``MetadataMaintenance/collectGarbage(_:removeBlobs:)`` for
-/// why concurrent pushes and pulls are safe).
+/// the registry goes on serving (see ``MetadataMaintenance/collectGarbage(_:disposing:)`` for
+/// why concurrent pushes and pulls are safe, and why a crash at any instant loses nothing).
 ///
 /// Marking starts from every tag and, unless untagged manifests are to go, every manifest;
 /// it follows an index to its children, a manifest to its config and layers, and a subject to
-/// its referrers. Anything younger than the grace period is kept whatever references it.
+/// its referrers. Anything younger than the grace period is kept whatever references it. Blob
+/// files that no record owns (a crash between a file's link and its records' commit) are removed
+/// once older than the grace period.
 public struct GarbageCollector: Sendable {
     public struct Options: Sendable, Equatable {
         /// Unreferenced blobs, links and untagged manifests younger than this are kept.
@@ -49,7 +51,11 @@ public struct GarbageCollector: Sendable {
             let doomed = rule.tagsToDelete(try await metadata.tagRecords(in: repository), now: now)
             if !doomed.isEmpty { tagDeletions[repository] = doomed }
         }
-        let graceCutoff = now.addingTimeInterval(-options.gracePeriod.timeInterval)
+        // A blob use is written at most ``UseRecorder/coalescingWindow`` before the request that
+        // made it: counting the window in keeps every seen blob for the whole grace period (a
+        // grace period of zero promises nothing, and gets nothing added).
+        let window = options.gracePeriod > .zero ? UseRecorder.coalescingWindow : .zero
+        let graceCutoff = now.addingTimeInterval(-(options.gracePeriod + window).timeInterval)
         let retention = options.retention
         let deleteUntagged = options.deleteUntagged
         let withRetention = CollectionPlan(
@@ -59,20 +65,26 @@ public struct GarbageCollector: Sendable {
             },
             dryRun: options.dryRun)
         let blobs = self.blobs
-        let removeBlobs: @Sendable ([Digest]) async throws -> Void = { digests in try await blobs.delete(digests) }
+        let disposing: @Sendable ([BlobTombstone]) async throws -> Void = { tombstones in try await blobs.dispose(tombstones) }
 
         var report = GarbageCollectionReport(dryRun: options.dryRun)
         if retention.dryRun && !options.dryRun {
             // The rules only report: what they would delete, then a collection without them.
             var rulesOnly = withRetention
             rulesOnly.dryRun = true
-            report.retentionDryRun = try await metadata.collectGarbage(rulesOnly, removeBlobs: removeBlobs)
+            report.retentionDryRun = try await metadata.collectGarbage(rulesOnly, disposing: disposing)
             let withoutRetention = CollectionPlan(
                 graceCutoff: graceCutoff,
                 manifests: { _ in deleteUntagged ? .deleteUntagged(olderThan: graceCutoff, keepReferrers: true) : .keepUntagged })
-            report.result = try await metadata.collectGarbage(withoutRetention, removeBlobs: removeBlobs)
+            report.result = try await metadata.collectGarbage(withoutRetention, disposing: disposing)
         } else {
-            report.result = try await metadata.collectGarbage(withRetention, removeBlobs: removeBlobs)
+            report.result = try await metadata.collectGarbage(withRetention, disposing: disposing)
+        }
+        if !options.dryRun {
+            let orphans = try await blobs.storedDigests(changedBefore: graceCutoff)
+            report.removedOrphanFiles = try await metadata.removeUnrecordedBlobFiles(orphans) { digests in
+                try await blobs.delete(digests)
+            }
         }
         report.duration = clock.now - started
         logger.info("garbage collection finished", metadata: report.logMetadata)
@@ -99,6 +111,8 @@ public struct GarbageCollectionReport: Sendable, Equatable {
     public var result = CollectionResult()
     /// With retention rules in dry-run mode: what the rules alone would have deleted.
     public var retentionDryRun: CollectionResult?
+    /// Blob files that no record owned, older than the grace period (left by a crash), removed.
+    public var removedOrphanFiles: [Digest] = []
     public var duration: Duration = .zero
 
     public init(dryRun: Bool) {
@@ -112,6 +126,7 @@ public struct GarbageCollectionReport: Sendable, Equatable {
             "manifests": "\(result.deletedManifests.values.reduce(0) { $0 + $1.count })",
             "blobs": "\(result.deletedBlobs.count)",
             "bytes": "\(result.reclaimedBytes)",
+            "orphan_files": "\(removedOrphanFiles.count)",
             "seconds": "\(duration.timeInterval)",
         ]
     }
@@ -153,15 +168,18 @@ public struct GarbageCollectionSummary: Encodable, Sendable {
     var seconds: Double
     var deleted: Deletions
     var retentionDryRun: Deletions?
+    var orphanFilesRemoved: [String]
 
     public init(_ report: GarbageCollectionReport) {
         dryRun = report.dryRun
         seconds = report.duration.timeInterval
         deleted = Deletions(report.result)
         retentionDryRun = report.retentionDryRun.map(Deletions.init)
+        orphanFilesRemoved = report.removedOrphanFiles.map(\.description)
     }
 
     enum CodingKeys: String, CodingKey {
         case dryRun = "dry_run", seconds, deleted, retentionDryRun = "retention_dry_run"
+        case orphanFilesRemoved = "orphan_files_removed"
     }
 }

@@ -51,7 +51,10 @@ public struct Scrubber: Sendable {
                 case .missing:
                     report.missing.append(record.digest)
                     logger.error("blob file missing", metadata: ["digest": "\(record.digest)"])
-                    if options.repair { try await metadata.forgetBlob(record.digest, moveAside: {}) }
+                    if options.repair {
+                        let blobs = self.blobs
+                        try await metadata.forgetBlob(record.digest) { try await blobs.dispose($0) }
+                    }
                 case .corrupt(let found):
                     report.checked += 1
                     report.bytes += record.size
@@ -59,8 +62,7 @@ public struct Scrubber: Sendable {
                     logger.error("blob bytes do not match their digest", metadata: ["digest": "\(record.digest)", "found": "\(found)"])
                     if options.repair {
                         let blobs = self.blobs
-                        let digest = record.digest
-                        try await metadata.forgetBlob(digest) { try await blobs.quarantine(digest) }
+                        try await metadata.forgetBlob(record.digest) { try await blobs.dispose($0) }
                     }
                 }
             }
@@ -69,8 +71,9 @@ public struct Scrubber: Sendable {
         }
         report.dangling = try await metadata.danglingBlobReferences()
             .filter { !report.corrupt.contains($0) && !report.missing.contains($0) }
-        // Files without a record: left by a crash between a file's move and its transaction's
-        // commit, or a commit in progress right now. Reported, never deleted here.
+        // Files without a record: left by a crash between a file's link and its transaction's
+        // commit, or a commit in progress right now. Reported; garbage collection removes them
+        // once they are older than its grace period.
         report.unrecorded = try await blobs.storedDigests().filter { !recorded.contains($0) }
         report.duration = clock.now - started
         return report

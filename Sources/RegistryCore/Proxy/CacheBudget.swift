@@ -79,7 +79,7 @@ public actor CacheBudget {
         var images = 0
         let blobs = self.blobs
         for entry in entries where total > limit {
-            let removed = try await store.evict(entry, protecting: protected) { digests in try await blobs.delete(digests) }
+            let removed = try await store.evict(entry, protecting: protected) { tombstones in try await blobs.dispose(tombstones) }
             let bytes = removed.reduce(0) { $0 + $1.size }
             evicted += bytes
             images += 1

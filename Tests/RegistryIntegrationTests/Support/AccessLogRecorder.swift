@@ -14,28 +14,17 @@ final class AccessLogRecorder: Sendable {
     }
 
     func makeHandler() -> @Sendable (String) -> any LogHandler {
-        { _ in Handler(recorder: self) }
+        { _ in
+            RecordingLogHandler(level: .info) { event in
+                guard event.message.description == "request", let metadata = event.metadata,
+                      let method = metadata["method"], let path = metadata["path"], let status = metadata["status"]
+                else { return }
+                self.record(method.description, path.description, status.description)
+            }
+        }
     }
 
-    fileprivate func record(_ method: String, _ path: String, _ status: String) {
+    private func record(_ method: String, _ path: String, _ status: String) {
         entries.withLockedValue { $0.append((method, path, status)) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: AccessLogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .info
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            guard event.message.description == "request", let metadata = event.metadata,
-                  let method = metadata["method"], let path = metadata["path"], let status = metadata["status"]
-            else { return }
-            recorder.record(method.description, path.description, status.description)
-        }
     }
 }
