@@ -10,7 +10,9 @@ Scenarios: listing latency as repositories and tags grow (10, 1 000, 10 000); bl
 of swift-crypto; blob pull (one large, eight concurrent; registry-bench's blocking reader, as
 Python's costs the CPU the servers need); small requests at 64 connections (wrk for
 GET /v2/, GET manifest by tag with a docker-like Accept list and GET tags/list; registry-bench for
-HEAD blob, which Debian's wrk cannot drive); 64 clients with one request per connection; many
+HEAD blob, which Debian's wrk cannot drive); over TLS (a self-signed P-256 certificate; both servers
+restarted with it), push (monolithic PUT) and pull of one large blob with curl over HTTP/1.1 and
+HTTP/2, with curl's and the server's CPU per GiB; 64 clients with one request per connection; many
 small pushes from 16 workers; the peak RSS of each server. Every response is checked; a failed
 request is an error, never a figure. The last lines are the table of medians and ratios.
 """
@@ -21,7 +23,9 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -41,19 +45,30 @@ class Failure(Exception):
 
 
 class Server:
-    def __init__(self, name, command, port, env=None, log=None):
+    def __init__(self, name, command, port, env=None, log=None, tls=False):
         self.name = name
         self.port = port
+        self.tls = tls
         self.daemon = Background(command, log, env)
         self.daemon.wait_for(self.ready, name)
 
+    @property
+    def base_url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
     def ready(self):
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            connection = self.connection(timeout=2)
             connection.request("GET", "/v2/")
             return connection.getresponse().status == 200
         except OSError:
             return False
+
+    def cpu_seconds(self):
+        """User + system CPU time the server has used so far."""
+        with open(f"/proc/{self.daemon.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mib(self):
         with open(f"/proc/{self.daemon.process.pid}/status") as status:
@@ -62,24 +77,37 @@ class Server:
                     return int(line.split()[1]) / 1024
         return 0.0
 
-    def connection(self):
+    def connection(self, timeout=600):
         # 1 MiB send blocks: http.client sends file bodies 8 KiB at a time by default.
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600, blocksize=MIB)
+        if self.tls:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, blocksize=MIB,
+                                               context=ssl._create_unverified_context())
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout, blocksize=MIB)
 
     def stop(self):
         self.daemon.stop()
 
 
-def ours(binary, work):
+def ours(binary, work, tls=None):
+    """`tls`: (certificate, key) paths to serve HTTPS (HTTP/1.1 and HTTP/2 by ALPN)."""
     port = free_port()
     env = dict(os.environ, REGISTRY_LOG_LEVEL="warning")
-    return Server("ours", [binary, "serve", "--root", os.path.join(work, "ours"), "--listen", f"127.0.0.1:{port}"],
-                  port, env, os.path.join(work, "ours.log"))
+    suffix = "-tls" if tls else ""
+    command = [binary, "serve", "--root", os.path.join(work, "ours" + suffix), "--listen", f"127.0.0.1:{port}"]
+    if tls:
+        command += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+    return Server("ours", command, port, env, os.path.join(work, f"ours{suffix}.log"), tls=bool(tls))
 
 
-def reference(binary, work):
+def reference(binary, work, tls=None):
+    """`tls` as for `ours`: Go serves HTTP/2 on TLS by default."""
     port = free_port()
-    config = os.path.join(work, "reference.yml")
+    suffix = "-tls" if tls else ""
+    config = os.path.join(work, f"reference{suffix}.yml")
+    tls_config = f"""
+  tls:
+    certificate: {tls[0]}
+    key: {tls[1]}""" if tls else ""
     with open(config, "w") as f:
         f.write(f"""version: 0.1
 log:
@@ -88,13 +116,14 @@ log:
     disabled: true
 storage:
   filesystem:
-    rootdirectory: {work}/reference
+    rootdirectory: {work}/reference{suffix}
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:{port}
+  addr: 127.0.0.1:{port}{tls_config}
 """)
-    return Server("reference", [binary, "serve", config], port, log=os.path.join(work, "reference.log"))
+    return Server("reference", [binary, "serve", config], port, log=os.path.join(work, f"reference{suffix}.log"),
+                  tls=bool(tls))
 
 
 def expect_status(response, wanted, what):
@@ -293,6 +322,92 @@ def scale_scenario(args, bench, servers, table):
                   higher_is_better=False, ceiling="target: ours <= 2x")
 
 
+def self_signed_certificate(work):
+    """A P-256 certificate and key for 127.0.0.1, made once per run."""
+    certificate, key = os.path.join(work, "tls-cert.pem"), os.path.join(work, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", certificate], check=True, capture_output=True)
+    return certificate, key
+
+
+def curl(server, arguments, what):
+    """Runs curl against `server`; returns (its -w output split, curl's CPU seconds, the server's CPU seconds)."""
+    before, server_before = resource.getrusage(resource.RUSAGE_CHILDREN), server.cpu_seconds()
+    result = subprocess.run(["curl", "-sSk", *arguments], capture_output=True, text=True)
+    after, server_after = resource.getrusage(resource.RUSAGE_CHILDREN), server.cpu_seconds()
+    if result.returncode != 0:
+        raise Failure(f"{what}: curl exited {result.returncode}: {result.stderr.strip()}")
+    client_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result.stdout.split(), client_cpu, server_after - server_before
+
+
+def tls_push(server, blob, digest, size, version, work):
+    """Monolithic PUT of `blob` with curl over HTTPS; returns (MiB/s, curl CPU s, server CPU s)."""
+    connection, location = start_upload(server, "bench/tls")
+    connection.close()
+    url = with_digest(location if location.startswith("http") else server.base_url + location, digest)
+    headers = os.path.join(work, "tls-push-headers")
+    (code, http_version, speed), client_cpu, server_cpu = curl(server, [
+        f"--http{version}", "-X", "PUT", "--data-binary", f"@{blob}", "-H", "Content-Type: application/octet-stream",
+        "-D", headers, "-o", "/dev/null", "-w", "%{http_code} %{http_version} %{speed_upload}", url], "TLS PUT")
+    with open(headers) as f:
+        returned = [line.split(":", 1)[1].strip() for line in f if line.lower().startswith("docker-content-digest:")]
+    if code != "201" or http_version != version or returned != [digest]:
+        raise Failure(f"TLS PUT over HTTP/{version}: got {code} over HTTP/{http_version}, digest {returned}")
+    return float(speed) / MIB, client_cpu, server_cpu
+
+
+def tls_pull(server, digest, size, version):
+    """GET of the blob with curl over HTTPS, discarded; returns (MiB/s, curl CPU s, server CPU s)."""
+    (code, http_version, length, speed), client_cpu, server_cpu = curl(server, [
+        f"--http{version}", "-o", "/dev/null", "-w", "%{http_code} %{http_version} %{size_download} %{speed_download}",
+        f"{server.base_url}/v2/bench/tls/blobs/{digest}"], "TLS GET")
+    if code != "200" or http_version != version or int(length) != size:
+        raise Failure(f"TLS GET over HTTP/{version}: got {code} over HTTP/{http_version}, {length} of {size} bytes")
+    return float(speed) / MIB, client_cpu, server_cpu
+
+
+def tls_scenario(args, registry, work, table, blob, digest, size):
+    """Push and pull of one large blob over HTTPS, HTTP/1.1 and HTTP/2, with curl (OpenSSL, nghttp2): the
+    path a private registry serves. Beside each figure, CPU seconds per GiB of curl and of the server."""
+    certificate = self_signed_certificate(work)
+    servers = [ours(registry, work, tls=certificate), reference(args.reference, work, tls=certificate)]
+    gib = size / (1024 * MIB)
+
+    def rounds(name, version, measure):
+        samples = {server.name: [] for server in servers}
+        for _ in range(args.rounds):
+            for server in servers:
+                samples[server.name].append(measure(server, version))
+        medians = {name: [statistics.median(sample[i] for sample in values) for i in range(3)]
+                   for name, values in samples.items()}
+        cpu = "; ".join(f"{name}: curl {figures[1] / gib:.2f}, server {figures[2] / gib:.2f}"
+                        for name, figures in medians.items())
+        table.add(f"{name} {args.size_mib} MiB, HTTP/{version}", "MiB/s", medians["ours"][0], medians["reference"][0],
+                  ceiling=f"CPU-s/GiB {cpu}")
+
+    try:
+        # The blob is stored once and written back to disk; each pull scenario starts with one
+        # pull per server that is not counted (a blob just pushed need not be in the page cache:
+        # ours writes uploads with O_DIRECT), so that the rounds compare the servers, not the disk.
+        for server in servers:
+            tls_push(server, blob, digest, size, "1.1", work)
+        os.sync()
+        for version in ("1.1", "2"):
+            for server in servers:
+                tls_pull(server, digest, size, version)
+            rounds("TLS pull: one blob", version, lambda server, version: tls_pull(server, digest, size, version))
+        for version in ("1.1", "2"):
+            rounds("TLS push: monolithic PUT", version,
+                   lambda server, version: tls_push(server, blob, digest, size, version, work))
+        rss = {server.name: server.peak_rss_mib() for server in servers}
+        table.add("peak RSS of the TLS servers", "MiB", rss["ours"], rss["reference"], higher_is_better=False)
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", required=True, help="our release build of `registry`")
@@ -304,7 +419,7 @@ def main():
     parser.add_argument("--latency-seconds", type=int, default=3)
     parser.add_argument("--work-dir", help="where the two storage roots go (default: a new temporary directory); "
                         "put it on the file system you mean to measure")
-    parser.add_argument("--skip", action="append", default=[], choices=["push", "pull", "small", "pushes", "scale", "close"],
+    parser.add_argument("--skip", action="append", default=[], choices=["push", "pull", "tls", "small", "pushes", "scale", "close"],
                         help="leave a scenario out (repeatable)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -369,6 +484,10 @@ def main():
                 return bench.pull(server, f"/v2/bench/pull8/blobs/{small_digest}", len(small), "--parallel", 8)["mib_per_s"]
             result = median_of(args.rounds, servers, measure_parallel)
             table.add("pull: 8 concurrent x 64 MiB", "MiB/s", result["ours"], result["reference"])
+
+        if "tls" not in args.skip:
+            print(f"== TLS (curl): push and pull {args.size_mib} MiB over HTTP/1.1 and HTTP/2", flush=True)
+            tls_scenario(args, os.path.abspath(args.registry), work, table, blob, digest, size)
         os.remove(blob)
 
         if "small" not in args.skip or "close" not in args.skip:
