@@ -89,9 +89,15 @@ public final class HTTPServer: Sendable {
     /// 512 MiB `PUT` went from ~220 to ~350 MiB/s with 1 MiB). A stream's window is also the most
     /// a client can make the server buffer for it before its handler reads.
     static let http2WindowBytes = 1 << 20
+    /// Streams a client may have open at once: with ``http2WindowBytes`` each, what bounds the
+    /// unread request data one connection can make the server hold (16 MiB; NIO's default of 100
+    /// streams would allow 100 MiB). Registry clients open a handful.
+    static let http2MaxConcurrentStreams = 16
 
     static let http2Configuration: NIOHTTP2Handler.Configuration = {
         var configuration = NIOHTTP2Handler.Configuration()
+        configuration.connection.initialSettings.removeAll { $0.parameter == .maxConcurrentStreams }
+        configuration.connection.initialSettings.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: http2MaxConcurrentStreams))
         configuration.connection.initialSettings.append(HTTP2Setting(parameter: .initialWindowSize, value: http2WindowBytes))
         configuration.connection.targetWindowSize = http2WindowBytes
         configuration.stream.targetWindowSize = http2WindowBytes
