@@ -18,9 +18,17 @@ extension Registry {
         try requireWritable(repository)
         let id = UploadID()
         let now = Date()
-        // The data file comes with the first write: an empty session is only this record.
-        try await metadata.createUpload(UploadRecord(id: id, repository: repository, createdAt: now, updatedAt: now))
-        await sessions.insert(id, state: .init(repository: repository, hasher: DigestHasher(algorithm: algorithm), length: 0))
+        // Held while its record is written: the expiry janitor, which may see the record before
+        // this returns (a slow commit can outlast a short expiry), must leave it alone.
+        await sessions.begin(id)
+        do {
+            // The data file comes with the first write: an empty session is only this record.
+            try await metadata.createUpload(UploadRecord(id: id, repository: repository, createdAt: now, updatedAt: now))
+        } catch {
+            await sessions.release(id, state: nil)
+            throw error
+        }
+        await sessions.release(id, state: .init(repository: repository, hasher: DigestHasher(algorithm: algorithm), length: 0))
         return UploadStatus(id: id, length: 0)
     }
 

@@ -47,9 +47,10 @@ actor UploadSessionTable {
         entries[id] = state.map { .idle($0) }
     }
 
-    /// Registers a brand-new session as idle.
-    func insert(_ id: UploadID, state: State) {
-        entries[id] = .idle(state)
+    /// Holds a brand-new session while it is being created; the caller must
+    /// ``release(_:state:)`` it.
+    func begin(_ id: UploadID) {
+        entries[id] = .inUse
     }
 
 }
