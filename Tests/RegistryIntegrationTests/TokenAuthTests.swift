@@ -84,12 +84,12 @@ struct TokenAuthTests {
     }
 
     @Test func expiredTokensAreRefused() async throws {
-        // Expiry times are whole seconds, so a token lives between 2 and 3 s here: long enough for
-        // the first request even when the machine is busy with other tests.
-        try await withTokenRegistry(lifetime: .seconds(3)) { client in
+        // Expiry times are whole seconds, so a token lives between 4 and 5 s here: long enough for
+        // the first request even when the machine is busy with other tests (2-3 s was not, once).
+        try await withTokenRegistry(lifetime: .seconds(5)) { client in
             let alice = try bearer(try await token(client, user: "alice", scope: "repository:team/app:pull"))
             #expect(try await client.request(.GET, "/v2/", headers: [alice]).status == .ok)
-            try await Task.sleep(for: .milliseconds(4200))
+            try await Task.sleep(for: .milliseconds(6200))
             let expired = try await client.request(.GET, "/v2/", headers: [alice])
             #expect(expired.status == .unauthorized)
             #expect(expired.header("WWW-Authenticate")?.contains(#"error="invalid_token""#) == true)
