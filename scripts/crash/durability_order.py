@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import Background  # noqa: E402
 
 MIB = 1024 * 1024
-LINE = re.compile(r"^(\d+) (.*)$")
+LINE = re.compile(r"^(\d+)\s+(.*)$")  # strace pads short process ids
 
 
 class Trace:
