@@ -250,7 +250,8 @@ extension Registry {
     private func append<Body: AsyncSequence>(
         _ body: Body, to id: UploadID, state: inout UploadSessionTable.State, range: ChunkRange?
     ) async throws where Body.Element == ByteBuffer {
-        if let range, range.start != state.length || range.end < range.start {
+        // A `ChunkRange` is never empty or reversed (its initialiser refuses those).
+        if let range, range.start != state.length {
             throw RegistryError(
                 .rangeInvalid,
                 message: "chunk range \(range.start)-\(range.end) does not continue the upload at offset \(state.length)",

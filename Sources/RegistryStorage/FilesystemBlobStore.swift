@@ -257,7 +257,7 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
                 break
             }
             guard code == ENOENT, !triedDirectories else {
-                throw StorageError.renameFailed(errno: code, from: source, to: destination)
+                throw StorageError.systemCall("link", errno: code, path: "\(source) -> \(destination)")
             }
             // `blobs/<algorithm>/<2 hex>`: made when the first blob under them arrives.
             triedDirectories = true
