@@ -15,6 +15,9 @@ enum ErrorResponse {
         let errors: [Entry]
     }
 
+    /// `Retry-After` of a `429` whose error named no delay.
+    static let defaultRetryAfterSeconds = 1
+
     static func make(_ error: RegistryError, for method: HTTPMethod) -> Response {
         let envelope = Envelope(errors: [.init(code: error.code.rawValue, message: error.message, detail: error.detail)])
         let encoder = JSONEncoder()
@@ -23,6 +26,11 @@ enum ErrorResponse {
         var headers = HTTPHeaders([("Content-Type", "application/json; charset=utf-8")])
         for (name, value) in error.headers {
             headers.add(name: name, value: value)
+        }
+        if error.code == .tooManyRequests, !headers.contains(name: "retry-after") {
+            // The spec asks every 429 to say when to come back; a limit that knows better sets
+            // its own value, this is the floor for any that forgets.
+            headers.add(name: "Retry-After", value: "\(defaultRetryAfterSeconds)")
         }
         let status = HTTPResponseStatus(statusCode: error.status)
         if method == .HEAD {

@@ -38,21 +38,27 @@ extension RegistryResponder {
         return Response(status: .ok, headers: headers, body: .buffer(manifest.content))
     }
 
-    /// `PUT /v2/<name>/manifests/<reference>`.
+    /// `PUT /v2/<name>/manifests/<reference>[?tag=<tag>...]`: every `tag` parameter is pointed
+    /// at the manifest with it, and named in its own `OCI-Tag` response header.
     func putManifest(_ reference: Reference, in repository: RepositoryName, request: Request) async throws -> Response {
+        // Both decided by the request line and headers: answered before the body is read.
+        let tags = try Registry.tagParameters(request.query.values("tag"))
         let limit = registry.options.maxManifestBytes
         if let length = request.contentLength, length > limit {
             throw RegistryError(.manifestTooLarge, detail: ["limit": "\(limit)"])
         }
         let body = try await request.body.collect(upTo: limit)
         let pushed = try await registry.putManifest(
-            body, contentType: request.headers.first(name: "content-type"), reference: reference, in: repository)
+            body, contentType: request.headers.first(name: "content-type"), reference: reference, tags: tags, in: repository)
         var headers = HTTPHeaders([
             ("Location", "/v2/\(repository)/manifests/\(pushed.digest)"),
             ("Docker-Content-Digest", pushed.digest.description),
         ])
         if let subject = pushed.subject {
             headers.add(name: "OCI-Subject", value: subject.description)
+        }
+        for tag in pushed.tags {
+            headers.add(name: "OCI-Tag", value: tag.value)
         }
         return Response(status: .created, headers: headers)
     }

@@ -6,13 +6,17 @@ import RegistryStorage
 
 extension RegistryResponder {
     /// `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (`mount`, optional `from`),
-    /// a single-request upload (`digest` with the body), or a new session.
+    /// a single-request upload (`digest` with the body), or a new session, which hashes with
+    /// the `digest-algorithm` parameter's algorithm (sha256 without one).
     /// `mayReadFrom` says whether the caller may pull from a mount's source repository (nil: a
     /// mount without `from`, whose source could be any repository); a mount it may not read
     /// falls back to a normal upload, revealing nothing.
     func startUpload(
         in repository: RepositoryName, request: Request, mayReadFrom: (RepositoryName?) -> Bool
     ) async throws -> Response {
+        let algorithm = try request.query["digest-algorithm"].map { value throws(RegistryError) in
+            try DigestAlgorithm(validating: value)
+        } ?? .sha256
         if let mount = request.query["mount"], let digest = try? Digest(validating: mount) {
             // An unusable `from` or an absent blob falls back to a normal session, per spec.
             let source: RepositoryName?? = request.query["from"].map { RepositoryName($0) }
@@ -30,7 +34,7 @@ extension RegistryResponder {
             _ = try await registry.uploadMonolithic(request.body, digest: digest, in: repository)
             return blobCreated(digest, in: repository)
         }
-        let status = try await registry.startUpload(in: repository)
+        let status = try await registry.startUpload(in: repository, algorithm: algorithm)
         return uploadAccepted(status, in: repository, httpStatus: .accepted)
     }
 

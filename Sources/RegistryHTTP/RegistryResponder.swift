@@ -25,6 +25,15 @@ public struct RegistryResponder: HTTPResponder {
     }
 
     public func respond(to request: Request) async -> Response {
+        var response = await answer(request)
+        if let namespace = request.query["ns"], registry.proxy?.scopes(namespace: namespace) == true {
+            // The spec's echo of an `ns` the pull-through cache used to pick the upstream.
+            response.headers.add(name: "OCI-Namespace", value: namespace)
+        }
+        return response
+    }
+
+    private func answer(_ request: Request) async -> Response {
         do {
             return try await route(request)
         } catch let error as RegistryError {
@@ -100,7 +109,7 @@ public struct RegistryResponder: HTTPResponder {
                 default: [.pull]
             }
             try authorize(needed, on: repository, for: identity, request)
-            let reference = try Reference(parsing: reference)
+            let reference = try manifestReference(reference, for: method)
             switch method {
             case .PUT: return try await putManifest(reference, in: repository, request: request)
             case .DELETE: return try await deleteManifest(reference, in: repository)
@@ -134,6 +143,19 @@ public struct RegistryResponder: HTTPResponder {
     private func repositoryName(_ name: String, _ request: Request) throws(RegistryError) -> RepositoryName {
         let local = registry.proxy?.localName(for: name, namespace: request.query["ns"]) ?? name
         return try RepositoryName(validating: local)
+    }
+
+    /// The reference of a manifest request. One that is neither a valid tag nor a digest of a
+    /// supported algorithm can name no stored manifest: reading or deleting by it is
+    /// `404 MANIFEST_UNKNOWN`, as for any unknown manifest (what the OCI conformance suites and
+    /// clients expect); only a `PUT`, which tries to create it, gets the `400` that says why.
+    private func manifestReference(_ string: String, for method: HTTPMethod) throws(RegistryError) -> Reference {
+        do {
+            return try Reference(parsing: string)
+        } catch where method != .PUT {
+            throw RegistryError(
+                .manifestUnknown, message: "no manifest has this reference: \(error.message)", detail: ["reference": string])
+        }
     }
 
     /// The caller's identity; the health and token endpoints need none (the token endpoint

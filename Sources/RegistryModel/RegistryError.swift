@@ -26,8 +26,8 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 /// The error codes of the distribution spec, plus the few that the reference registry added
-/// and clients know (`RANGE_INVALID`, `TAG_INVALID`), plus `SIZE_TOO_LARGE` for 413 and
-/// `STORAGE_FULL` for 507.
+/// and clients know (`RANGE_INVALID`, `TAG_INVALID`), plus `SIZE_TOO_LARGE` for 413,
+/// `TOO_MANY_TAGS` for 414 and `STORAGE_FULL` for 507.
 public enum ErrorCode: String, Sendable, CaseIterable {
     case blobUnknown = "BLOB_UNKNOWN"
     case blobUploadInvalid = "BLOB_UPLOAD_INVALID"
@@ -59,6 +59,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// what to fix; unlike 503 it does not suggest an overload that passes by itself. The
     /// reference registry (CNCF distribution) answers an opaque 500 here.
     case storageFull = "STORAGE_FULL"
+    /// A manifest push names more tags (`?tag=` parameters) than the registry sets in one
+    /// request. Not a spec code; the status is the one the spec names for it, 414.
+    case tooManyTags = "TOO_MANY_TAGS"
 
     public var status: Int {
         switch self {
@@ -70,6 +73,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .denied: 403
         case .unsupported: 405
         case .manifestTooLarge: 413
+        case .tooManyTags: 414
         case .rangeInvalid: 416
         case .tooManyRequests: 429
         case .requestHeaderTooLarge: 431
@@ -103,6 +107,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .notFound: "no such endpoint"
         case .unavailable: "service unavailable"
         case .internalError: "internal server error"
+        case .tooManyTags: "too many tags in one manifest push"
         case .storageFull: "the registry's storage is full: nothing more can be stored until space is freed"
         }
     }
@@ -122,6 +127,19 @@ extension Digest {
         } catch {
             throw RegistryError(.digestInvalid, message: "invalid digest", detail: ["digest": string])
         }
+    }
+}
+
+extension DigestAlgorithm {
+    /// Parses the `digest-algorithm` an upload asks for, failing with `DIGEST_INVALID`.
+    public init(validating string: String) throws(RegistryError) {
+        guard let algorithm = DigestAlgorithm(rawValue: string) else {
+            throw RegistryError(
+                .digestInvalid,
+                message: "unsupported digest algorithm \"\(string)\"; supported: \(DigestAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))",
+                detail: ["digest-algorithm": string])
+        }
+        self = algorithm
     }
 }
 

@@ -180,8 +180,8 @@ public final class CachedMetadataStore: MetadataStore {
         try await invalidating(repository) { try await base.unlinkBlob(digest, from: repository) }
     }
 
-    public func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome {
-        try await invalidating(repository) { try await base.putManifest(manifest, tag: tag, in: repository) }
+    public func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome {
+        try await invalidating(repository) { try await base.putManifest(manifest, tags: tags, in: repository) }
     }
 
     public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool {

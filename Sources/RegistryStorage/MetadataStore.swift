@@ -21,8 +21,9 @@ public protocol MetadataStore: Sendable {
     // Manifests and tags
     func manifest(_ digest: Digest, in repository: RepositoryName) async throws -> StoredManifest?
     func manifest(taggedAs tag: Tag, in repository: RepositoryName) async throws -> StoredManifest?
-    /// Stores a manifest (and moves `tag` to it) if everything it references is present.
-    func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome
+    /// Stores a manifest and moves every one of `tags` to it, all in one transaction, if
+    /// everything it references is present; otherwise changes nothing.
+    func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome
     /// Deletes a manifest and every tag pointing at it.
     func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool
     func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool
@@ -51,6 +52,13 @@ public protocol MetadataStore: Sendable {
     /// Runs a trivial query; throws when the database is unusable.
     func checkReachable() async throws
     func close() async throws
+}
+
+extension MetadataStore {
+    /// Stores a manifest, moving `tag` (if any) to it.
+    public func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome {
+        try await putManifest(manifest, tags: tag.map { [$0] } ?? [], in: repository)
+    }
 }
 
 /// A manifest as stored: its exact bytes and what is needed to serve them.

@@ -271,7 +271,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         return StoredManifest(digest: digest, mediaType: mediaType, content: content)
     }
 
-    public func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome {
+    public func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome {
         try await transaction { db in
             let existingID = try await Self.repositoryID(repository, on: db)
             if !manifest.referencesMayBeAbsent {
@@ -308,7 +308,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                     "INSERT INTO manifest_references (repository_id, manifest_digest, child_digest, child_is_manifest) VALUES \(rows) ON CONFLICT DO NOTHING",
                     binds)
             }
-            if let tag {
+            for tag in tags {
                 _ = try await db.query(
                     """
                     INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES (?, ?, ?, ?)

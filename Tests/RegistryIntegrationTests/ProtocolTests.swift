@@ -50,7 +50,7 @@ struct ProtocolTests {
             }
             let upload = try await client.request(.POST, "/v2/../../etc/blobs/uploads/")
             #expect(upload.status == .badRequest || upload.status == .notFound)
-            let tag = try await client.request(.GET, "/v2/app/manifests/bad!tag")
+            let tag = try await client.request(.PUT, "/v2/app/manifests/bad!tag", headers: [("Content-Type", MediaType.ociManifest)], body: Array("{}".utf8))
             #expect(tag.status == .badRequest)
             #expect(tag.errorCode == "TAG_INVALID")
             #expect(!FileManager.default.fileExists(atPath: client.registry.root + "/../etc"))

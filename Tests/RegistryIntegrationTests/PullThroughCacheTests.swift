@@ -169,6 +169,14 @@ struct PullThroughCacheTests {
             let reply = try await fixture.cacheClient.request(.GET, "/v2/library/app/manifests/v1?ns=\(host)", headers: [Self.accept])
             #expect(reply.status == .ok)
             #expect(reply.bytes == pushed.manifest)
+            // The spec's echo of the namespace that scoped the request, on errors too.
+            #expect(reply.header("OCI-Namespace") == host)
+            let missing = try await fixture.cacheClient.request(.GET, "/v2/library/nothing/manifests/v1?ns=\(host)", headers: [Self.accept])
+            #expect(missing.status == .notFound)
+            #expect(missing.header("OCI-Namespace") == host)
+            // An `ns` no upstream answers to scopes nothing, and is not echoed.
+            let unscoped = try await fixture.cacheClient.request(.GET, "/v2/library/app/manifests/v1?ns=elsewhere.example", headers: [Self.accept])
+            #expect(unscoped.header("OCI-Namespace") == nil)
             // Cached under the prefix: the same content by path.
             let byPath = try await fixture.cacheClient.request(.GET, "/v2/hub/library/app/manifests/\(pushed.digest)")
             #expect(byPath.bytes == pushed.manifest)

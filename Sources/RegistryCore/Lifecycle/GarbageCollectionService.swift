@@ -20,7 +20,9 @@ public actor GarbageCollectionService {
     /// `TOOMANYREQUESTS` when a collection is already running in this process.
     public func collect(deleteUntagged: Bool? = nil, dryRun: Bool? = nil) async throws -> GarbageCollectionReport {
         guard !running else {
-            throw RegistryError(.tooManyRequests, message: "a garbage collection is already running")
+            // A collection takes seconds to minutes; asking again sooner only adds load.
+            throw RegistryError(
+                .tooManyRequests, message: "a garbage collection is already running", headers: [("Retry-After", "30")])
         }
         running = true
         defer { running = false }

@@ -53,6 +53,13 @@ public final class PullThroughCache: Sendable {
     /// The local name a request's repository path stands for. `alpine` under a Docker Hub
     /// prefix is `<prefix>/library/alpine`; containerd's `?ns=docker.io` and the root of a
     /// `servesRoot` upstream put the upstream's prefix in front.
+    /// Whether a request's `?ns=` (the registry host a client such as containerd means)
+    /// selects one of the upstreams, and so scopes the request to it.
+    public func scopes(namespace: String) -> Bool {
+        let namespace = namespace.lowercased()
+        return !namespace.isEmpty && upstreams.contains { $0.hosts.contains(namespace) }
+    }
+
     public func localName(for path: String, namespace: String?) -> String {
         if let namespace = namespace?.lowercased(), !namespace.isEmpty {
             if let upstream = upstreams.first(where: { $0.hosts.contains(namespace) }) {
