@@ -1,16 +1,28 @@
 /// One requirement of the spec, checked against the registry.
 public struct Check: Sendable {
-    /// Named after the behaviour it checks.
+    /// Named after the behaviour it checks; checks run with sha512 content end in `_sha512`.
     public let name: String
-    /// The spec endpoint it exercises (`end-1` ... `end-13`).
+    /// The spec endpoint it exercises (`end-1` ... `end-14`).
     public let endpoint: String
-    public let workflow: Workflow
+    public let feature: Feature
+    /// The first spec version that requires the behaviour.
+    public let since: SpecVersion
     let body: @Sendable (CheckContext) async throws -> Void
 
-    init(_ name: String, _ endpoint: String, _ workflow: Workflow, _ body: @escaping @Sendable (CheckContext) async throws -> Void) {
-        self.name = name
+    public var workflow: Workflow { feature.workflow }
+
+    init(
+        _ name: String, _ endpoint: String, _ feature: Feature, since: SpecVersion? = nil,
+        _ body: @escaping @Sendable (CheckContext) async throws -> Void
+    ) {
+        if let algorithm = feature.algorithm, algorithm != .sha256 {
+            self.name = "\(name)_\(algorithm.rawValue)"
+        } else {
+            self.name = name
+        }
         self.endpoint = endpoint
-        self.workflow = workflow
+        self.feature = feature
+        self.since = max(since ?? feature.since, feature.since)
         self.body = body
     }
 }

@@ -1,16 +1,19 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOHTTP1
 
-/// What a check works with: the client, the repositories, content helpers and expectations.
+/// What a check works with: the client, the repositories, the digest algorithm of its content,
+/// content helpers and expectations.
 struct CheckContext: Sendable {
     let client: ConformanceClient
     let configuration: ConformanceConfiguration
     let recorder: ExchangeRecorder
     let run: RunState
+    /// The algorithm of the content the check pushes (its feature's, else sha256).
+    let algorithm: DigestAlgorithm
 
     var repository: String { configuration.repository }
     var mountSource: String { configuration.mountSourceRepository }
+    var spec: SpecVersion { configuration.spec }
 
     func send(
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: ConformanceClient.Body = .none,
@@ -21,6 +24,9 @@ struct CheckContext: Sendable {
 
     /// The token scope a mount from `source` needs besides the target's.
     func mountScopes(_ source: String) -> [String] { ["repository:\(source):pull"] }
+
+    /// `bytes`' digest in the check's algorithm.
+    func digest(_ bytes: [UInt8]) -> String { algorithm.digest(bytes) }
 
     // MARK: Expectations
 
@@ -39,8 +45,28 @@ struct CheckContext: Sendable {
         }
     }
 
+    /// `Docker-Content-Digest` must be present and be a digest of `bytes` (the body a GET
+    /// returned, or the content a HEAD describes). Its algorithm may differ from the one the
+    /// content was pushed with (the spec lets a registry answer with its canonical one).
+    func expectDigestHeader(_ response: ConformanceClient.Response, of bytes: [UInt8], for what: String) throws {
+        guard let value = response.header("Docker-Content-Digest") else {
+            throw CheckFailure(expected: "a Docker-Content-Digest header on \(what)", got: "none (status \(response.status))")
+        }
+        guard let algorithm = DigestAlgorithm(of: value) else {
+            throw CheckFailure(expected: "Docker-Content-Digest on \(what) in sha256 or sha512", got: value)
+        }
+        let expected = algorithm.digest(bytes)
+        if value != expected {
+            throw CheckFailure(expected: "Docker-Content-Digest: \(expected) on \(what)", got: value)
+        }
+    }
+
     /// The response must carry the spec's error envelope with `code` among its errors.
     func expectErrorCode(_ response: ConformanceClient.Response, _ codes: String...) throws {
+        try expectErrorCode(response, in: codes)
+    }
+
+    func expectErrorCode(_ response: ConformanceClient.Response, in codes: [String]) throws {
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
               let errors = object["errors"] as? [[String: Any]], !errors.isEmpty
         else {
@@ -73,13 +99,22 @@ struct CheckContext: Sendable {
 
     // MARK: Content
 
+    /// Opens an upload session. Content digested by another algorithm than sha256 announces it
+    /// with `?digest-algorithm=` when checking the main-branch spec (end-4c), which added it.
+    func startUpload(in repository: String? = nil, query: [String] = []) async throws -> ConformanceClient.Response {
+        var query = query
+        if algorithm != .sha256 && spec >= .dev { query.insert("digest-algorithm=\(algorithm.rawValue)", at: 0) }
+        let path = "/v2/\(repository ?? self.repository)/blobs/uploads/" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        return try await send(.POST, path, headers: [("Content-Length", "0")])
+    }
+
     /// Pushes a blob with `POST` then `PUT ?digest=` carrying the body (the form every
     /// registry supports) and records it for clean-up.
     @discardableResult
-    func pushBlob(_ bytes: [UInt8], to repository: String? = nil, digest: String? = nil) async throws -> String {
+    func pushBlob(_ bytes: [UInt8], to repository: String? = nil) async throws -> String {
         let repository = repository ?? self.repository
-        let digest = digest ?? Digests.sha256(bytes)
-        let start = try await send(.POST, "/v2/\(repository)/blobs/uploads/")
+        let digest = digest(bytes)
+        let start = try await startUpload(in: repository)
         guard start.status == 202, let location = start.header("Location") else {
             throw CheckFailure("setup: starting an upload in \(repository) answered \(describe(start))")
         }
@@ -92,46 +127,46 @@ struct CheckContext: Sendable {
     }
 
     /// Pushes a manifest; the caller checks the response.
-    func putManifest(_ bytes: [UInt8], mediaType: String, reference: String, in repository: String? = nil) async throws -> ConformanceClient.Response {
+    func putManifest(_ bytes: [UInt8], mediaType: String, reference: String, in repository: String? = nil, query: String = "") async throws -> ConformanceClient.Response {
         let repository = repository ?? self.repository
-        let response = try await send(.PUT, "/v2/\(repository)/manifests/\(reference)", headers: [("Content-Type", mediaType)], body: .bytes(bytes))
-        if response.status == 201 { run.created(manifest: Digests.sha256(bytes), in: repository) }
+        let response = try await send(
+            .PUT, "/v2/\(repository)/manifests/\(reference)" + query, headers: [("Content-Type", mediaType)], body: .bytes(bytes))
+        if response.status == 201 {
+            run.created(manifest: Digests.sha256(bytes), in: repository)
+            if reference.contains(":") { run.created(manifest: reference, in: repository) }
+        }
         return response
     }
 
+    /// Pushes a manifest that the check needs as setup, failing with the registry's answer.
+    /// Content of another algorithm than sha256 is pushed by that digest first, so that the
+    /// registry knows it by it, then tagged.
+    func pushManifest(_ bytes: [UInt8], mediaType: String, tag: String? = nil, in repository: String? = nil) async throws {
+        var references: [String] = []
+        if algorithm != .sha256 || tag == nil { references.append(digest(bytes)) }
+        if let tag { references.append(tag) }
+        for reference in references {
+            let response = try await putManifest(bytes, mediaType: mediaType, reference: reference, in: repository)
+            guard response.status == 201 else { throw CheckFailure("setup: pushing manifest \(reference) answered \(describe(response))") }
+        }
+    }
+
     /// Pushes a config and layers, then an image manifest for them under `tag`.
-    func pushImage(tag: String, layers: [[UInt8]]? = nil, extra: [String: Any] = [:], in repository: String? = nil) async throws -> Fixtures.Image {
-        let image = try Fixtures.image(layers: layers ?? [Digests.randomBytes(512)], extra: extra)
-        try await pushBlob(image.config, to: repository)
-        for layer in image.layers { try await pushBlob(layer, to: repository) }
-        let response = try await putManifest(image.manifest, mediaType: Fixtures.ociManifest, reference: tag, in: repository)
-        guard response.status == 201 else { throw CheckFailure("setup: pushing manifest \(tag) answered \(describe(response))") }
+    @discardableResult
+    func pushImage(tag: String? = nil, layers: [[UInt8]]? = nil, extra: [String: Any] = [:], in repository: String? = nil) async throws -> Fixtures.Image {
+        let image = try Fixtures.image(layers: layers ?? [Digests.randomBytes(512)], extra: extra, algorithm: algorithm)
+        for blob in image.blobs { try await pushBlob(blob, to: repository) }
+        try await pushManifest(image.manifest, mediaType: Fixtures.ociManifest, tag: tag, in: repository)
         return image
+    }
+
+    /// Resolves a `Location` or `Link` target against the registry (it may be relative).
+    func absolute(_ location: String) -> String {
+        client.url(location)
     }
 
     /// Adds a query parameter to an upload URL that may already have a query.
     static func appendingQuery(to location: String, _ parameter: String) -> String {
         location + (location.contains("?") ? "&" : "?") + parameter
     }
-}
-
-/// State shared by the checks of one run: a unique suffix for tags, and what to delete at the end.
-final class RunState: Sendable {
-    let id: String = String(UInt32.random(in: .min ... .max), radix: 36)
-    private let manifests = NIOLockedValueBox<[(repository: String, digest: String)]>([])
-    private let blobs = NIOLockedValueBox<[(repository: String, digest: String)]>([])
-
-    /// A tag unique to this run.
-    func tag(_ name: String) -> String { "\(name)-\(id)" }
-
-    func created(manifest digest: String, in repository: String) {
-        manifests.withLockedValue { $0.append((repository, digest)) }
-    }
-
-    func created(blob digest: String, in repository: String) {
-        blobs.withLockedValue { $0.append((repository, digest)) }
-    }
-
-    var createdManifests: [(repository: String, digest: String)] { manifests.withLockedValue { $0 } }
-    var createdBlobs: [(repository: String, digest: String)] { blobs.withLockedValue { $0 } }
 }

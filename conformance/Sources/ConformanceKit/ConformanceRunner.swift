@@ -9,20 +9,19 @@ public struct ConformanceRunner: Sendable {
         self.configuration = configuration
     }
 
-    /// Every check, in the order they run.
-    public static var allChecks: [Check] {
-        Check.pull + Check.push + Check.contentDiscovery + Check.contentManagement
-    }
+    /// The checks this runner runs, in order.
+    public var checks: [Check] { CheckCatalog.checks(for: configuration) }
 
-    /// Runs the checks of the configured workflows, reporting each result as it is known.
+    /// Runs the selected checks, reporting each result as it is known.
     public func run(onResult: @Sendable (CheckResult) -> Void = { _ in }) async -> ConformanceReport {
         let client = ConformanceClient(configuration: configuration)
         let run = RunState()
         var results: [CheckResult] = []
         let started = ContinuousClock.now
-        for check in Self.allChecks where configuration.workflows.contains(check.workflow) {
+        for check in checks {
             let recorder = ExchangeRecorder()
-            let context = CheckContext(client: client, configuration: configuration, recorder: recorder, run: run)
+            let context = CheckContext(
+                client: client, configuration: configuration, recorder: recorder, run: run, algorithm: check.feature.algorithm ?? .sha256)
             let start = ContinuousClock.now
             let outcome: CheckOutcome
             do {
@@ -39,8 +38,8 @@ public struct ConformanceRunner: Sendable {
             onResult(result)
             results.append(result)
         }
-        await cleanUp(run, client: client)
-        return ConformanceReport(registry: configuration.baseURL, results: results, duration: ContinuousClock.now - started)
+        if configuration.readOnly == nil { await cleanUp(run, client: client) }
+        return ConformanceReport(registry: configuration.baseURL, spec: configuration.spec, results: results, duration: ContinuousClock.now - started)
     }
 
     /// Deletes what the checks pushed, best effort (a registry may not allow deletes).
@@ -58,17 +57,30 @@ public struct ConformanceRunner: Sendable {
 /// The results of one run.
 public struct ConformanceReport: Sendable {
     public let registry: String
+    public let spec: SpecVersion
     public let results: [CheckResult]
     public let duration: Duration
 
     public var passed: Int { results.filter { $0.outcome == .passed }.count }
-    public var failed: Int { results.filter { if case .failed = $0.outcome { true } else { false } }.count }
-    public var skipped: Int { results.filter { if case .skipped = $0.outcome { true } else { false } }.count }
+    public var failed: Int { results.filter(\.outcome.isFailure).count }
+    public var skipped: Int { results.filter(\.outcome.isSkip).count }
 
     /// `N passed, M failed, K skipped`.
     public var summary: String { "\(passed) passed, \(failed) failed, \(skipped) skipped" }
 
     public var failedCheckNames: [String] {
-        results.compactMap { if case .failed = $0.outcome { $0.check.name } else { nil } }
+        results.filter(\.outcome.isFailure).map(\.check.name)
     }
+
+    /// Names of the features with at least one failed check.
+    public var failedFeatureNames: [String] {
+        matrix.rows.filter { $0.failed > 0 }.map(\.feature.name)
+    }
+
+    public var matrix: FeatureMatrix { FeatureMatrix(results) }
+}
+
+extension CheckOutcome {
+    var isFailure: Bool { if case .failed = self { true } else { false } }
+    var isSkip: Bool { if case .skipped = self { true } else { false } }
 }

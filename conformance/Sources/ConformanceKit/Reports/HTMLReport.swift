@@ -1,6 +1,7 @@
 import Foundation
 
-/// Writes a run as one self-contained HTML page: a summary, every check, and for each failed
+/// Writes a run as one self-contained HTML page: a summary, the feature matrix (features x
+/// pass/fail counts), every check by feature, and for each failed
 /// check the requests it made and the responses it got (headers and the first bytes of bodies,
 /// credentials redacted), so that it can be sent to the registry's maintainers.
 public enum HTMLReport {
@@ -17,26 +18,38 @@ public enum HTMLReport {
             </style></head><body>
             <h1>OCI distribution-spec conformance</h1>
             <p>Registry: <code>\(escape(report.registry))</code><br>
+            Spec: <b>\(report.spec.rawValue)</b><br>
             Result: <b>\(escape(report.summary))</b> in \(JUnitReport.seconds(report.duration)) s</p>
-            <table><tr><th>Result</th><th>Check</th><th>Endpoint</th><th>Workflow</th><th>Detail</th></tr>
+            <h2>Features</h2>
+            <table class="matrix"><tr><th>Feature</th><th>Result</th><th>Passed</th><th>Failed</th><th>Skipped</th></tr>
 
             """
-        for result in report.results {
-            let (label, css, detail): (String, String, String) =
-                switch result.outcome {
-                case .passed: ("PASS", "pass", "")
-                case .failed(let message): ("FAIL", "fail", message)
-                case .skipped(let reason): ("SKIP", "skip", reason)
-                }
-            html += "<tr><td class=\"\(css)\">\(label)</td><td>\(escape(result.check.name))</td><td>\(result.check.endpoint)</td>"
-            html += "<td>\(result.check.workflow.rawValue)</td><td>\(escape(detail))</td></tr>\n"
+        for row in report.matrix.rows {
+            let css = row.failed > 0 ? "fail" : (row.verdict == "skip" ? "skip" : "pass")
+            html += "<tr><td><a href=\"#\(anchor(row.feature.name))\">\(escape(row.feature.name))</a></td><td class=\"\(css)\">\(row.verdict)</td>"
+            html += "<td>\(row.passed)</td><td>\(row.failed)</td><td>\(row.skipped)</td></tr>\n"
         }
-        html += "</table>\n"
+        html += "</table>\n<h2>Checks</h2>\n"
+        for row in report.matrix.rows {
+            html += "<h3 id=\"\(anchor(row.feature.name))\">\(escape(row.feature.name))</h3>\n"
+            html += "<table><tr><th>Result</th><th>Check</th><th>Endpoint</th><th>Detail</th></tr>\n"
+            for result in report.results where result.check.feature == row.feature {
+                let (label, css, detail): (String, String, String) =
+                    switch result.outcome {
+                    case .passed: ("PASS", "pass", "")
+                    case .failed(let message): ("FAIL", "fail", message)
+                    case .skipped(let reason): ("SKIP", "skip", reason)
+                    }
+                html += "<tr><td class=\"\(css)\">\(label)</td><td>\(escape(result.check.name))</td><td>\(result.check.endpoint)</td>"
+                html += "<td>\(escape(detail))</td></tr>\n"
+            }
+            html += "</table>\n"
+        }
         let failures = report.results.filter { if case .failed = $0.outcome { true } else { false } }
         if !failures.isEmpty {
             html += "<h2>Failed checks: requests and responses</h2>\n"
             for result in failures {
-                html += "<h3 class=\"fail\">\(escape(result.check.name)) <small>[\(result.check.endpoint)]</small></h3>\n"
+                html += "<h3 class=\"fail\">\(escape(result.check.name)) <small>[\(escape(result.check.feature.name)), \(result.check.endpoint)]</small></h3>\n"
                 if case .failed(let message) = result.outcome { html += "<p>\(escape(message))</p>\n" }
                 html += "<details open><summary>\(result.exchanges.count) exchange(s)</summary>\n"
                 for exchange in result.exchanges {
@@ -74,4 +87,9 @@ public enum HTMLReport {
     }
 
     static func escape(_ text: String) -> String { JUnitReport.escape(text) }
+
+    /// An HTML id for a feature's section.
+    static func anchor(_ name: String) -> String {
+        "feature-" + String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
+    }
 }

@@ -1,18 +1,16 @@
 import Foundation
 
-/// Writes a run as JUnit XML, one test suite per workflow.
+/// Writes a run as JUnit XML, one test suite per feature.
 public enum JUnitReport {
     public static func render(_ report: ConformanceReport) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         xml += #"<testsuites name="OCI distribution-spec conformance" tests="\#(report.results.count)" failures="\#(report.failed)" skipped="\#(report.skipped)" time="\#(seconds(report.duration))">"# + "\n"
-        for workflow in Workflow.allCases {
-            let results = report.results.filter { $0.check.workflow == workflow }
-            guard !results.isEmpty else { continue }
-            let failures = results.filter { if case .failed = $0.outcome { true } else { false } }.count
-            let skips = results.filter { if case .skipped = $0.outcome { true } else { false } }.count
-            xml += #"  <testsuite name="\#(workflow.rawValue)" tests="\#(results.count)" failures="\#(failures)" skipped="\#(skips)">"# + "\n"
+        for row in report.matrix.rows {
+            let results = report.results.filter { $0.check.feature == row.feature }
+            let suite = escape(row.feature.name)
+            xml += #"  <testsuite name="\#(suite)" tests="\#(results.count)" failures="\#(row.failed)" skipped="\#(row.skipped)">"# + "\n"
             for result in results {
-                let open = #"    <testcase classname="\#(workflow.rawValue).\#(result.check.endpoint)" name="\#(escape(result.check.name))" time="\#(seconds(result.duration))""#
+                let open = #"    <testcase classname="\#(suite).\#(result.check.endpoint)" name="\#(escape(result.check.name))" time="\#(seconds(result.duration))""#
                 switch result.outcome {
                 case .passed:
                     xml += open + "/>\n"
