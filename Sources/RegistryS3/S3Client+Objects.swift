@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+extension S3Client {
+    /// Stores `body` under `key`, replacing any object there. Returns the new ETag.
+    @discardableResult
+    public func putObject(_ key: String, body: S3Body, contentType: String? = nil) async throws -> String {
+        var operation = S3Operation(name: "PutObject", method: .PUT, key: key, body: body)
+        if let contentType { operation.headers.append(("Content-Type", contentType)) }
+        let headers = try await discardingBody(operation)
+        guard let etag = headers.first(name: "etag") else {
+            throw S3ClientError.invalidResponse(operation: operation.name, reason: "no ETag")
+        }
+        return etag
+    }
+
+    /// Starts reading an object, or a range of it; nil when there is no such key. The bytes
+    /// stream: read `body` of the result.
+    public func getObject(_ key: String, range: S3Range? = nil) async throws -> S3ObjectStream? {
+        var operation = S3Operation(name: "GetObject", method: .GET, key: key)
+        if let range { operation.headers.append(("Range", range.headerValue)) }
+        let response: HTTPClientResponse
+        do {
+            response = try await send(operation, success: [200, 206])
+        } catch let error as S3Error where error.code == "NoSuchKey" {
+            return nil
+        }
+        guard let length = response.headers.first(name: "content-length").flatMap(Int64.init) else {
+            throw S3ClientError.invalidResponse(operation: operation.name, reason: "no Content-Length")
+        }
+        return S3ObjectStream(
+            contentLength: length,
+            etag: response.headers.first(name: "etag"),
+            contentType: response.headers.first(name: "content-type"),
+            contentRange: response.headers.first(name: "content-range").flatMap(S3ContentRange.init(header:)),
+            body: S3ObjectBody(response: response.body))
+    }
+
+    /// An object's size and ETag, or nil when there is no such key (or no bucket: a HEAD
+    /// response has no body to tell them apart).
+    public func headObject(_ key: String) async throws -> S3ObjectInfo? {
+        let operation = S3Operation(name: "HeadObject", method: .HEAD, key: key)
+        let response = try await send(operation, success: [200, 404])
+        for try await _ in response.body {}
+        if response.status == .notFound { return nil }
+        let headers = response.headers
+        guard let size = headers.first(name: "content-length").flatMap(Int64.init), let etag = headers.first(name: "etag") else {
+            throw S3ClientError.invalidResponse(operation: operation.name, reason: "no Content-Length or ETag")
+        }
+        return S3ObjectInfo(size: size, etag: etag, contentType: headers.first(name: "content-type"))
+    }
+
+    /// Removes an object. Succeeds also when there was none, as S3 does.
+    public func deleteObject(_ key: String) async throws {
+        _ = try await discardingBody(S3Operation(name: "DeleteObject", method: .DELETE, key: key), success: [200, 204])
+    }
+
+    /// Copies an object within the bucket on the server, without its bytes passing through the
+    /// client (up to 5 GiB, S3's limit for one copy). Returns the copy's ETag.
+    @discardableResult
+    public func copyObject(from source: String, to destination: String) async throws -> String {
+        let operation = S3Operation(
+            name: "CopyObject", method: .PUT, key: destination,
+            headers: [("x-amz-copy-source", requests.location.copySource(forKey: source))])
+        return try S3ResponseParsing.copiedETag(try await document(operation))
+    }
+}
