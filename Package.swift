@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Value types of the distribution spec: digests, names, references, media types,
@@ -51,6 +52,20 @@ let package = Package(
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The metadata store on PostgreSQL, for several registry processes sharing one database.
+        .target(
+            name: "RegistryPostgres",
+            dependencies: [
+                "RegistryModel",
+                "RegistryStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -252,6 +267,20 @@ let package = Package(
         .testTarget(
             name: "RegistryStorageTests",
             dependencies: ["RegistryStorage", "RegistryModel"]
+        ),
+        // One suite of metadata semantics run against every backend: SQLite always, PostgreSQL
+        // when REGISTRY_TEST_POSTGRES_URL is set (scripts/engines/start.sh prints it).
+        .testTarget(
+            name: "MetadataStoreContractTests",
+            dependencies: [
+                "RegistryStorage",
+                "RegistryPostgres",
+                "RegistryModel",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "RegistryIntegrationTests",

@@ -1,39 +1,27 @@
 import Foundation
-import Logging
 import NIOCore
 import RegistryModel
 import RegistryStorage
 import Testing
 
 @Suite("Cached metadata store")
-struct CachedMetadataStoreTests {
+struct CachedMetadataStoreContractTests {
     private let repository = RepositoryName("team/app")!
     private let other = RepositoryName("team/other")!
 
-    /// Two stores on one database file, as two processes on one root would have; `body` gets
-    /// the cached one and the one writing "from outside".
+    /// Two stores on one fresh database, as two processes would have; `body` gets the cached one
+    /// and the one writing "from outside".
     private func withStores(
-        revalidationInterval: TimeAmount = .seconds(3600),
-        _ body: (CachedMetadataStore, SQLiteMetadataStore) async throws -> Void
+        _ backend: MetadataBackend, revalidationInterval: TimeAmount = .seconds(3600),
+        _ body: (CachedMetadataStore, any StoreUnderTest) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/metadata.sqlite"
-        let database = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "test"))
-        let outside = try await SQLiteMetadataStore.open(path: path, logger: Logger(label: "test"))
-        let cached = CachedMetadataStore(wrapping: database, revalidationInterval: revalidationInterval) {
-            try await database.changeCounter()
+        try await backend.withStores(count: 2) { stores in
+            let database = stores[0]
+            let cached = CachedMetadataStore(wrapping: database, revalidationInterval: revalidationInterval) {
+                try await database.changeCounter()
+            }
+            try await body(cached, stores[1])
         }
-        do {
-            try await body(cached, outside)
-        } catch {
-            try? await cached.close()
-            try? await outside.close()
-            throw error
-        }
-        try await cached.close()
-        try await outside.close()
     }
 
     private func manifest(_ seed: UInt8) -> NewManifest {
@@ -42,8 +30,9 @@ struct CachedMetadataStoreTests {
             blobReferences: [], manifestReferences: [], subject: nil, artifactType: nil, annotations: nil)
     }
 
-    @Test func writesThroughTheCacheAreSeenAtOnceIncludingAnswersThatWereNotFound() async throws {
-        try await withStores { store, _ in
+    @Test(arguments: MetadataBackend.available)
+    func writesThroughTheCacheAreSeenAtOnceIncludingAnswersThatWereNotFound(_ backend: MetadataBackend) async throws {
+        try await withStores(backend) { store, _ in
             let blob = DigestHasher.digest(of: [7])
             #expect(try await store.blobSize(blob, in: repository) == nil)
             #expect(try await store.manifest(taggedAs: Tag("v1")!, in: repository) == nil)
@@ -64,8 +53,9 @@ struct CachedMetadataStoreTests {
         }
     }
 
-    @Test func answersAreServedFromTheCacheUntilTheDatabaseChangesOutside() async throws {
-        try await withStores { store, outside in
+    @Test(arguments: MetadataBackend.available)
+    func answersAreServedFromTheCacheUntilTheDatabaseChangesOutside(_ backend: MetadataBackend) async throws {
+        try await withStores(backend) { store, outside in
             _ = try await store.putManifest(manifest(1), tag: Tag("v1"), in: repository)
             #expect(try await store.manifest(taggedAs: Tag("v1")!, in: repository)?.digest == manifest(1).digest)
             // Another process moves the tag; with revalidation an hour away the cache still answers.
@@ -74,8 +64,9 @@ struct CachedMetadataStoreTests {
         }
     }
 
-    @Test func outsideWritesAreNoticedAfterTheRevalidationInterval() async throws {
-        try await withStores(revalidationInterval: .milliseconds(50)) { store, outside in
+    @Test(arguments: MetadataBackend.available)
+    func outsideWritesAreNoticedAfterTheRevalidationInterval(_ backend: MetadataBackend) async throws {
+        try await withStores(backend, revalidationInterval: .milliseconds(50)) { store, outside in
             _ = try await store.putManifest(manifest(1), tag: Tag("v1"), in: repository)
             #expect(try await store.manifest(taggedAs: Tag("v1")!, in: repository)?.digest == manifest(1).digest)
             _ = try await outside.putManifest(manifest(2), tag: Tag("v1"), in: repository)
@@ -87,8 +78,9 @@ struct CachedMetadataStoreTests {
         }
     }
 
-    @Test func aWriteDropsOnlyItsOwnRepositorysEntries() async throws {
-        try await withStores { store, outside in
+    @Test(arguments: MetadataBackend.available)
+    func aWriteDropsOnlyItsOwnRepositorysEntries(_ backend: MetadataBackend) async throws {
+        try await withStores(backend) { store, outside in
             _ = try await store.putManifest(manifest(1), tag: Tag("v1"), in: repository)
             _ = try await store.putManifest(manifest(1), tag: Tag("v1"), in: other)
             #expect(try await store.manifest(taggedAs: Tag("v1")!, in: repository) != nil)

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import NIOCore
 import NIOConcurrencyHelpers
 import RegistryModel
@@ -8,23 +7,8 @@ import Testing
 
 /// The collection's decisions, on the metadata store alone.
 @Suite("Garbage collection in the metadata store")
-struct GarbageCollectionStoreTests {
+struct GarbageCollectionContractTests {
     private let repository = RepositoryName("team/app")!
-
-    private func withStore(_ body: (SQLiteMetadataStore) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gc-store-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try await SQLiteMetadataStore.open(
-            path: directory + "/metadata.sqlite", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        do {
-            try await body(store)
-        } catch {
-            try? await store.close()
-            throw error
-        }
-        try await store.close()
-    }
 
     private func blob(_ seed: UInt8) -> Digest { DigestHasher.digest(of: [seed, seed]) }
 
@@ -47,14 +31,15 @@ struct GarbageCollectionStoreTests {
             dryRun: dryRun)
     }
 
-    private func collect(_ store: SQLiteMetadataStore, _ plan: CollectionPlan) async throws -> (CollectionResult, [Digest]) {
+    private func collect(_ store: any MetadataMaintenance, _ plan: CollectionPlan) async throws -> (CollectionResult, [Digest]) {
         let removed = NIOLockedValueBox<[Digest]>([])
         let result = try await store.collectGarbage(plan) { tombstones in removed.withLockedValue { $0 += tombstones.map(\.digest) } }
         return (result, removed.withLockedValue { $0.sorted() })
     }
 
-    @Test func referrersFollowTheirSubjectUnlessTheRuleSaysOtherwise() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func referrersFollowTheirSubjectUnlessTheRuleSaysOtherwise(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 10, into: repository)
             let subject = manifest(1, blobs: [blob(1)])
             _ = try await store.putManifest(subject, tag: Tag("v1"), in: repository)
@@ -73,8 +58,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func dryRunReportsWhatARealRunDeletesAndChangesNothing() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func dryRunReportsWhatARealRunDeletesAndChangesNothing(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             for seed in UInt8(1)...3 { try await store.addBlob(blob(seed), size: Int64(seed) * 100, into: repository) }
             _ = try await store.putManifest(manifest(1, blobs: [blob(1)]), tag: Tag("keep"), in: repository)
             _ = try await store.putManifest(manifest(2, blobs: [blob(1), blob(2)]), tag: nil, in: repository)
@@ -93,8 +79,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func gracePeriodProtectsRecentLinksAndManifests() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func gracePeriodProtectsRecentLinksAndManifests(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 1, into: repository)
             _ = try await store.putManifest(manifest(1), tag: nil, in: repository)
             let cutoff = Date(timeIntervalSinceNow: -3600)
@@ -105,8 +92,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func retentionDeletesATagOnlyWhereItStillPoints() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func retentionDeletesATagOnlyWhereItStillPoints(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             _ = try await store.putManifest(manifest(1), tag: Tag("moving"), in: repository)
             let seen = try await store.tagRecords(in: repository)
             // The tag moves after retention looked at it: the planned deletion no longer applies.
@@ -117,8 +105,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func usesAreRecordedForRetentionAndRefreshLinks() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func usesAreRecordedForRetentionAndRefreshLinks(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 1, into: repository)
             _ = try await store.putManifest(manifest(1), tag: Tag("v1"), in: repository)
             #expect(try await store.tagRecords(in: repository).first?.pulledAt == nil)
@@ -134,8 +123,9 @@ struct GarbageCollectionStoreTests {
 
     private struct DiskFailure: Error {}
 
-    @Test func aCollectionCutShortAfterItsCommitLeavesTombstonesNotRecordsWithoutFiles() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func aCollectionCutShortAfterItsCommitLeavesTombstonesNotRecordsWithoutFiles(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 1, into: repository)
             // The file removal fails (as a kill between the commit and the unlink would stop it).
             await #expect(throws: DiskFailure.self) {
@@ -151,8 +141,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func anUploadOfAForgottenDigestLiftsItsTombstone() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func anUploadOfAForgottenDigestLiftsItsTombstone(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 1, into: repository)
             await #expect(throws: DiskFailure.self) {
                 _ = try await store.collectGarbage(CollectionPlan(graceCutoff: later)) { _ in throw DiskFailure() }
@@ -164,8 +155,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func forgettingACorruptBlobQuarantinesItsFileAfterTheRecordIsGone() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func forgettingACorruptBlobQuarantinesItsFileAfterTheRecordIsGone(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 1, into: repository)
             let disposed = NIOLockedValueBox<[BlobTombstone]>([])
             try await store.forgetBlob(blob(1)) { tombstones in
@@ -176,8 +168,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func onlyFilesNoRecordOrTombstoneOwnsAreRemovedAsOrphans() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func onlyFilesNoRecordOrTombstoneOwnsAreRemovedAsOrphans(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 1, into: repository)
             _ = try await store.putManifest(manifest(1, blobs: [blob(1)]), tag: Tag("v1"), in: repository)
             try await store.addBlob(blob(2), size: 1, into: repository)
@@ -190,8 +183,9 @@ struct GarbageCollectionStoreTests {
         }
     }
 
-    @Test func aBlobUseIsRecordedOnlyWhereTheLinkExists() async throws {
-        try await withStore { store in
+    @Test(arguments: MetadataBackend.available)
+    func aBlobUseIsRecordedOnlyWhereTheLinkExists(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
             try await store.addBlob(blob(1), size: 1, into: repository)
             let when = Date(timeIntervalSinceNow: 7200)
             #expect(try await store.recordBlobUse(blob(1), in: repository, at: when))
@@ -200,6 +194,107 @@ struct GarbageCollectionStoreTests {
             // Used after the cutoff: as good as new.
             let (result, _) = try await collect(store, CollectionPlan(graceCutoff: later))
             #expect(result.removedLinks == 0)
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func anIndexKeepsItsChildrenAndTheirBlobs(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            for seed in UInt8(1)...3 { try await store.addBlob(blob(seed), size: Int64(seed), into: repository) }
+            let amd64 = manifest(1, blobs: [blob(1)])
+            let arm64 = manifest(2, blobs: [blob(2)])
+            _ = try await store.putManifest(amd64, tag: nil, in: repository)
+            _ = try await store.putManifest(arm64, tag: nil, in: repository)
+            _ = try await store.putManifest(manifest(3, children: [amd64.digest, arm64.digest]), tag: Tag("latest"), in: repository)
+            let stray = manifest(4, blobs: [blob(3)])
+            _ = try await store.putManifest(stray, tag: nil, in: repository)
+
+            let (result, removed) = try await collect(store, plan(deleteUntagged: true))
+            #expect(result.deletedManifests == [repository: [stray.digest]])
+            #expect(removed == [blob(3)])
+            #expect(result.deletedBlobs == [BlobRecord(digest: blob(3), size: 3)])
+            #expect(result.removedLinks == 1)
+            #expect(try await store.manifest(arm64.digest, in: repository) != nil)
+            #expect(try await store.blobSize(blob(2), in: repository) == 2)
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func aRepositoryLeftWithNothingIsDeleted(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            let empty = RepositoryName("team/empty")!
+            try await store.addBlob(blob(1), size: 1, into: empty)
+            _ = try await store.putManifest(manifest(1), tag: Tag("v1"), in: repository)
+            let (result, removed) = try await collect(store, plan(deleteUntagged: false))
+            #expect(result.deletedRepositories == [empty])
+            #expect(result.removedLinks == 1)
+            #expect(removed == [blob(1)])
+            #expect(try await store.repositoryNames() == [repository])
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func tagRecordsListPushesInNameOrder(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            let before = Date(timeIntervalSinceNow: -1)
+            _ = try await store.putManifest(manifest(1), tags: [Tag("b")!, Tag("a")!], in: repository)
+            let records = try await store.tagRecords(in: repository)
+            #expect(records.map(\.tag.value) == ["a", "b"])
+            #expect(records.allSatisfy { $0.manifest == manifest(1).digest && $0.pulledAt == nil && $0.pushedAt > before })
+            #expect(try await store.tagRecords(in: RepositoryName("team/none")!).isEmpty)
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func scrubbingPagesThroughBlobsInDigestOrder(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            for seed in UInt8(1)...5 { try await store.addBlob(blob(seed), size: Int64(seed), into: repository) }
+            let sorted = (UInt8(1)...5).map { blob($0) }.sorted()
+            let first = try await store.blobRecords(after: nil, limit: 2)
+            #expect(first.map(\.digest) == Array(sorted.prefix(2)))
+            let rest = try await store.blobRecords(after: first.last?.digest, limit: 10)
+            #expect(rest.map(\.digest) == Array(sorted.dropFirst(2)))
+            let sizes = Dictionary(uniqueKeysWithValues: (UInt8(1)...5).map { (blob($0), Int64($0)) })
+            #expect((first + rest).allSatisfy { $0.size == sizes[$0.digest] })
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func referencesWithoutABlobAreReportedAsDangling(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            try await store.addBlob(blob(1), size: 1, into: repository)
+            var proxied = manifest(1, blobs: [blob(2)])
+            proxied.referencesMayBeAbsent = true
+            _ = try await store.putManifest(proxied, tag: Tag("v1"), in: repository)
+            #expect(try await store.danglingBlobReferences() == [blob(2)])
+            // A corrupt blob is forgotten; the repository's link stays and now dangles.
+            try await store.forgetBlob(blob(1)) { _ in }
+            #expect(try await store.danglingBlobReferences() == [blob(1), blob(2)].sorted())
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func usageCountsLogicalAndPhysicalBytes(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            let other = RepositoryName("team/other")!
+            try await store.addBlob(blob(1), size: 100, into: repository)
+            try await store.addBlob(blob(2), size: 10, into: repository)
+            try await store.addBlob(blob(1), size: 100, into: other)
+            _ = try await store.putManifest(manifest(1, blobs: [blob(1), blob(2)]), tag: Tag("v1"), in: repository)
+            _ = try await store.putManifest(manifest(2, blobs: [blob(1)]), tag: Tag("v2"), in: repository)
+
+            let usage = try await store.usage(of: nil)
+            #expect(usage.repositories == [
+                UsageFigures.Repository(name: repository, manifests: 2, tags: 2, logical: 210, physical: 110),
+                UsageFigures.Repository(name: other, manifests: 0, tags: 0, logical: 0, physical: 100),
+            ])
+            #expect(usage.logical == 210)
+            #expect(usage.physical == 110)
+            #expect(usage.blobs == 2)
+            #expect(usage.saved == 100)
+            let one = try await store.usage(of: other)
+            #expect(one.repositories.map(\.name) == [other])
+            #expect(one.physical == 110)
         }
     }
 }
