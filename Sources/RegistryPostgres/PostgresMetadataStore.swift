@@ -60,7 +60,7 @@ public final class PostgresMetadataStore: MetadataStore {
     }
 
     /// A number that moves whenever a write transaction (of any process) committed since the
-    /// last call: what `CachedMetadataStore` checks to notice writes of other registries.
+    /// last call: what `Metadata` checks to notice writes of other registries.
     public func changeCounter() async throws -> Int64 {
         for try await value in try await client.query("SELECT value FROM change_counter", logger: logger).decode(Int64.self) {
             return value
@@ -436,3 +436,6 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 }
+
+/// Maintenance and cache eviction are in their own files; with them, a full database for ``Metadata``.
+extension PostgresMetadataStore: MetadataDatabase {}

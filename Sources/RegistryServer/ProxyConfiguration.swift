@@ -147,7 +147,7 @@ enum ByteCountParser {
 extension RegistryConfiguration {
     /// The cache of the configured upstreams, with its size budget; nil when there are none.
     func makePullThroughCache(
-        store: any CacheEvictionStore, blobs: any BlobStore, logger: Logger, afterEviction: @escaping @Sendable () -> Void
+        store: any CacheEvictionStore, blobs: any BlobStore, logger: Logger
     ) throws -> PullThroughCache? {
         guard !proxies.isEmpty else { return nil }
         let upstreams = try proxies.map { proxy in
@@ -164,7 +164,7 @@ extension RegistryConfiguration {
         }
         let budget = proxyMaxBytes.map {
             CacheBudget(
-                limit: $0, store: store, blobs: blobs, logger: logger, inUseWindow: proxyInUseWindow, afterEviction: afterEviction)
+                limit: $0, store: store, blobs: blobs, logger: logger, inUseWindow: proxyInUseWindow)
         }
         return PullThroughCache(upstreams: upstreams, budget: budget)
     }

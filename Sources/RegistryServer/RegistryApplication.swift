@@ -34,23 +34,22 @@ public final class RegistryApplication: Service {
         }
         let database = try await SQLiteMetadataStore.open(
             path: layout.metadataDatabase.string, readOnly: readOnly, logger: logger)
-        let metadata = CachedMetadataStore(wrapping: database) { try await database.changeCounter() }
+        let metadata = Metadata(database: database)
         do {
-            let uses = readOnly ? nil : UseRecorder(metadata: database)
+            let uses = readOnly ? nil : UseRecorder(metadata: metadata)
             let registry = Registry(
                 metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger,
                 uses: uses,
-                proxy: try configuration.makePullThroughCache(store: database, blobs: files, logger: logger) { metadata.dropAll() })
+                proxy: try configuration.makePullThroughCache(store: metadata, blobs: files, logger: logger))
             var lifecycle: Lifecycle?
             if !readOnly {
                 try await registry.removeOrphanUploadFiles()
                 lifecycle = Lifecycle(
                     uses: uses!,
                     garbageCollection: GarbageCollectionService(
-                        collector: GarbageCollector(metadata: database, blobs: files, logger: logger),
-                        options: configuration.garbageCollectionOptions,
-                        afterCollection: { metadata.dropAll() }),
-                    scrubber: Scrubber(metadata: database, blobs: files, logger: logger))
+                        collector: GarbageCollector(metadata: metadata, blobs: files, logger: logger),
+                        options: configuration.garbageCollectionOptions),
+                    scrubber: Scrubber(metadata: metadata, blobs: files, logger: logger))
             }
             try await serve(registry, lifecycle: lifecycle)
             try? await uses?.flush()

@@ -10,7 +10,7 @@ import SystemPackage
 /// write transaction; the server notices the changes within a second).
 public struct RootMaintenance: Sendable {
     let configuration: RegistryConfiguration
-    let database: SQLiteMetadataStore
+    let database: Metadata
     let files: FilesystemBlobStore
     let logger: Logger
 
@@ -20,7 +20,7 @@ public struct RootMaintenance: Sendable {
         guard FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
             throw MaintenanceError.noRegistryRoot(configuration.root)
         }
-        let database = try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, readerCount: 1, logger: logger)
+        let database = Metadata(database: try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, readerCount: 1, logger: logger))
         return RootMaintenance(configuration: configuration, database: database, files: FilesystemBlobStore(layout: layout), logger: logger)
     }
 

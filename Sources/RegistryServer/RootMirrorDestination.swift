@@ -12,11 +12,11 @@ import SystemPackage
 /// `registry serve` uses the root.
 public final class RootMirrorDestination: MirrorDestination {
     let registry: Registry
-    let database: SQLiteMetadataStore
+    let database: Metadata
     let repository: RepositoryName
     private static let anyManifest = AcceptedMediaTypes(headerLines: [String]())
 
-    private init(registry: Registry, database: SQLiteMetadataStore, repository: RepositoryName) {
+    private init(registry: Registry, database: Metadata, repository: RepositoryName) {
         self.registry = registry
         self.database = database
         self.repository = repository
@@ -27,7 +27,7 @@ public final class RootMirrorDestination: MirrorDestination {
         let layout = StorageLayout(root: FilePath(path))
         let files = FilesystemBlobStore(layout: layout)
         try await files.prepare()
-        let database = try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, readerCount: 1, logger: logger)
+        let database = Metadata(database: try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, readerCount: 1, logger: logger))
         let registry = Registry(metadata: database, blobs: files, uploads: files, options: RegistryOptions(), logger: logger)
         return RootMirrorDestination(registry: registry, database: database, repository: repository)
     }

@@ -110,7 +110,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     /// A number that changes whenever another connection (another process included) committed
-    /// since the last call. What ``CachedMetadataStore`` checks to notice outside writes.
+    /// since the last call. What ``Metadata`` checks to notice outside writes.
     public func changeCounter() async throws -> Int64 {
         guard let version = try await watcher.query("PRAGMA data_version").first?.column("data_version")?.int64 else {
             throw MetadataError.corrupt("PRAGMA data_version returned nothing")

@@ -6,14 +6,11 @@ import RegistryModel
 public actor GarbageCollectionService {
     public let collector: GarbageCollector
     public let options: GarbageCollector.Options
-    /// Runs after every real (not dry) collection: the server drops its metadata cache.
-    private let afterCollection: @Sendable () -> Void
     private var running = false
 
-    public init(collector: GarbageCollector, options: GarbageCollector.Options, afterCollection: @escaping @Sendable () -> Void = {}) {
+    public init(collector: GarbageCollector, options: GarbageCollector.Options) {
         self.collector = collector
         self.options = options
-        self.afterCollection = afterCollection
     }
 
     /// Collects now. `deleteUntagged` and `dryRun` override the configured options for this run.
@@ -29,8 +26,6 @@ public actor GarbageCollectionService {
         var options = self.options
         if let deleteUntagged { options.deleteUntagged = deleteUntagged }
         if let dryRun { options.dryRun = dryRun }
-        let report = try await collector.collect(options)
-        if !options.dryRun { afterCollection() }
-        return report
+        return try await collector.collect(options)
     }
 }

@@ -12,8 +12,6 @@ public actor CacheBudget {
     let store: any CacheEvictionStore
     let blobs: any BlobStore
     let logger: Logger
-    /// Called after images were evicted (to drop cached metadata reads).
-    let afterEviction: @Sendable () -> Void
     /// An image served this recently is taken as being pulled right now.
     let inUseWindow: Duration
 
@@ -24,15 +22,13 @@ public actor CacheBudget {
     private let lastServed = NIOLockedValueBox([String: Date]())
 
     public init(
-        limit: Int64, store: any CacheEvictionStore, blobs: any BlobStore, logger: Logger, inUseWindow: Duration = .seconds(60),
-        afterEviction: @escaping @Sendable () -> Void = {}
+        limit: Int64, store: any CacheEvictionStore, blobs: any BlobStore, logger: Logger, inUseWindow: Duration = .seconds(60)
     ) {
         self.limit = limit
         self.store = store
         self.blobs = blobs
         self.logger = logger
         self.inUseWindow = inUseWindow
-        self.afterEviction = afterEviction
     }
 
     /// Notes that a client was served an image (or one of an index's images).
@@ -86,7 +82,6 @@ public actor CacheBudget {
             total = try await store.cachedBytes(under: prefixes)
         }
         if images > 0 {
-            afterEviction()
             logger.notice("cache over budget: evicted least recently pulled images", metadata: [
                 "images": "\(images)", "bytes": "\(evicted)", "cached_bytes": "\(total)", "budget": "\(limit)",
             ])

@@ -7,15 +7,7 @@ import RegistryStorage
 import Testing
 
 /// What every backend offers and the contract suite checks.
-typealias StoreUnderTest = MetadataStore & MetadataMaintenance & CacheEvictionStore & ChangeCounting
-
-/// The counter `CachedMetadataStore` revalidates with; each backend has its own.
-protocol ChangeCounting: Sendable {
-    func changeCounter() async throws -> Int64
-}
-
-extension SQLiteMetadataStore: ChangeCounting {}
-extension PostgresMetadataStore: ChangeCounting {}
+typealias StoreUnderTest = MetadataDatabase
 
 /// A metadata backend the contract suite runs against. Each test gets a fresh, empty database:
 /// a temporary SQLite file, or a schema of its own in the PostgreSQL database that

@@ -12,7 +12,7 @@ import SystemPackage
 /// in memory: handlers run exactly as behind the server, without a socket.
 struct SocketlessRegistry {
     let responder: RegistryResponder
-    private let metadata: SQLiteMetadataStore
+    private let metadata: Metadata
     private let root: String
 
     /// Runs `body` with a fresh registry and removes it afterwards.
@@ -26,7 +26,7 @@ struct SocketlessRegistry {
         let files = FilesystemBlobStore(layout: layout)
         try await files.prepare()
         let logger = Logger(label: "socketless-registry", factory: { _ in SwiftLogNoOpLogHandler() })
-        let metadata = try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, logger: logger)
+        let metadata = Metadata(database: try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, logger: logger))
         let registry = Registry(metadata: metadata, blobs: files, uploads: files, options: options, logger: logger)
         let fixture = SocketlessRegistry(
             responder: RegistryResponder(registry: registry, access: .allowAll, logger: logger), metadata: metadata, root: root)

@@ -4,8 +4,8 @@ import RegistryModel
 import RegistryStorage
 import Testing
 
-@Suite("Cached metadata store")
-struct CachedMetadataStoreContractTests {
+@Suite("Metadata: the read cache in front of each database")
+struct MetadataCacheContractTests {
     private let repository = RepositoryName("team/app")!
     private let other = RepositoryName("team/other")!
 
@@ -13,13 +13,11 @@ struct CachedMetadataStoreContractTests {
     /// and the one writing "from outside".
     private func withStores(
         _ backend: MetadataBackend, revalidationInterval: TimeAmount = .seconds(3600),
-        _ body: (CachedMetadataStore, any StoreUnderTest) async throws -> Void
+        _ body: (Metadata, any StoreUnderTest) async throws -> Void
     ) async throws {
         try await backend.withStores(count: 2) { stores in
             let database = stores[0]
-            let cached = CachedMetadataStore(wrapping: database, revalidationInterval: revalidationInterval) {
-                try await database.changeCounter()
-            }
+            let cached = Metadata(database: database, revalidationInterval: revalidationInterval)
             try await body(cached, stores[1])
         }
     }

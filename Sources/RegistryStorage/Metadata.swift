@@ -3,20 +3,23 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RegistryModel
 
-/// A read-through cache in front of a ``MetadataStore`` for the lookups every pull repeats:
-/// a manifest by tag or digest, a blob's size in a repository (`HEAD` blob), a page of tags.
+/// The registry's metadata: the one owner of a ``MetadataDatabase`` (SQLite or PostgreSQL), with
+/// a read cache for the lookups every pull repeats (a manifest by tag or digest, a blob's size in
+/// a repository, a page of tags). Everything that reads or writes metadata (requests, garbage
+/// collection, scrubbing, the pull-through cache's budget, use recording) goes through it.
 ///
 /// A hit answers without a database round trip (for SQLite, a thread-pool hop and a statement
-/// prepared anew each time, most of the cost of a small request). Coherence:
-/// - a write through this store drops the cached entries of its repository once it committed,
-///   and a read that raced with any write does not fill the cache;
-/// - writes by another process on the same root (a second server, `registry` maintenance
-///   commands) are noticed through `changeCounter`, checked at most every
-///   `revalidationInterval`; when it moved, everything is dropped.
+/// prepared anew each time; for PostgreSQL, a network round trip). Coherence:
+/// - a write through this store drops the cached entries it may have changed once it committed
+///   (a repository's, or everything after maintenance that touched many repositories), and a
+///   read that raced with any write does not fill the cache;
+/// - writes by other processes (other replicas on the same PostgreSQL database, `registry`
+///   maintenance commands on the same root) are noticed through the database's change counter,
+///   checked at most every `revalidationInterval`; when it moved, everything is dropped. A tag
+///   moved elsewhere is therefore served here within that interval.
 /// Entries are bounded by `budget` bytes (manifest bodies dominate); past it the cache starts over.
-public final class CachedMetadataStore: MetadataStore {
-    private let base: any MetadataStore
-    private let changeCounter: @Sendable () async throws -> Int64
+public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionStore {
+    private let base: any MetadataDatabase
     private let budget: Int
     private let revalidationInterval: TimeAmount
     private let state: NIOLockedValueBox<State>
@@ -67,14 +70,10 @@ public final class CachedMetadataStore: MetadataStore {
         }
     }
 
-    public init(
-        wrapping base: any MetadataStore, budget: Int = 8 << 20, revalidationInterval: TimeAmount = .seconds(1),
-        changeCounter: @escaping @Sendable () async throws -> Int64
-    ) {
-        self.base = base
+    public init(database: any MetadataDatabase, budget: Int = 8 << 20, revalidationInterval: TimeAmount = .milliseconds(500)) {
+        self.base = database
         self.budget = budget
         self.revalidationInterval = revalidationInterval
-        self.changeCounter = changeCounter
         self.state = NIOLockedValueBox(State())
     }
 
@@ -142,7 +141,7 @@ public final class CachedMetadataStore: MetadataStore {
         }
         guard due else { return }
         do {
-            let counter = try await changeCounter()
+            let counter = try await base.changeCounter()
             state.withLockedValue { state in
                 if state.lastCounter != counter { state.dropAll() }
                 state.lastCounter = counter
@@ -196,9 +195,17 @@ public final class CachedMetadataStore: MetadataStore {
         try await invalidating(repository) { try await base.deleteRepository(repository) }
     }
 
-    /// Forgets everything cached, after maintenance that touched many repositories at once.
-    public func dropAll() {
-        state.withLockedValue { $0.dropAll() }
+    /// Runs maintenance that may touch any repository, then forgets everything cached, whether
+    /// it succeeded or not.
+    private func invalidatingAll<T>(_ write: () async throws -> T) async throws -> T {
+        do {
+            let result = try await write()
+            state.withLockedValue { $0.dropAll() }
+            return result
+        } catch {
+            state.withLockedValue { $0.dropAll() }
+            throw error
+        }
     }
 
     public func finishUpload(
@@ -237,4 +244,66 @@ public final class CachedMetadataStore: MetadataStore {
 
     public func checkReachable() async throws { try await base.checkReachable() }
     public func close() async throws { try await base.close() }
+
+    // MARK: Maintenance
+
+    public func repositoryNames() async throws -> [RepositoryName] { try await base.repositoryNames() }
+
+    public func tagRecords(in repository: RepositoryName) async throws -> [TagRecord] {
+        try await base.tagRecords(in: repository)
+    }
+
+    public func collectGarbage(
+        _ plan: CollectionPlan, disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void
+    ) async throws -> CollectionResult {
+        if plan.dryRun { return try await base.collectGarbage(plan, disposing: disposing) }
+        return try await invalidatingAll { try await base.collectGarbage(plan, disposing: disposing) }
+    }
+
+    /// Touches no record a cached answer depends on (the records are gone already).
+    public func disposeOfForgottenBlobs(disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void) async throws -> Int {
+        try await base.disposeOfForgottenBlobs(disposing: disposing)
+    }
+
+    public func removeUnrecordedBlobFiles(
+        _ candidates: [Digest], removing: @escaping @Sendable ([Digest]) async throws -> Void
+    ) async throws -> [Digest] {
+        try await base.removeUnrecordedBlobFiles(candidates, removing: removing)
+    }
+
+    /// Use times are not cached.
+    public func recordUse(tags: [RepositoryName: Set<Tag>], blobs: [RepositoryName: Set<Digest>], at date: Date) async throws {
+        try await base.recordUse(tags: tags, blobs: blobs, at: date)
+    }
+
+    public func recordBlobUse(_ digest: Digest, in repository: RepositoryName, at date: Date) async throws -> Bool {
+        try await base.recordBlobUse(digest, in: repository, at: date)
+    }
+
+    public func blobRecords(after last: Digest?, limit: Int) async throws -> [BlobRecord] {
+        try await base.blobRecords(after: last, limit: limit)
+    }
+
+    /// Every repository linking the blob had its size cached: everything goes.
+    public func forgetBlob(_ digest: Digest, disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void) async throws {
+        try await invalidatingAll { try await base.forgetBlob(digest, disposing: disposing) }
+    }
+
+    public func danglingBlobReferences() async throws -> [Digest] { try await base.danglingBlobReferences() }
+
+    public func usage(of repository: RepositoryName?) async throws -> UsageFigures { try await base.usage(of: repository) }
+
+    // MARK: Pull-through cache budget
+
+    public func cachedBytes(under prefixes: [String]) async throws -> Int64 { try await base.cachedBytes(under: prefixes) }
+
+    public func cacheEntries(under prefixes: [String]) async throws -> [CacheEntry] { try await base.cacheEntries(under: prefixes) }
+
+    public func evict(
+        _ entry: CacheEntry, protecting protected: Set<Digest>,
+        disposing: @escaping @Sendable ([BlobTombstone]) async throws -> Void
+    ) async throws -> [BlobRecord] {
+        // The blobs it deletes are linked nowhere else, so only the entry's repository changed.
+        try await invalidating(entry.repository) { try await base.evict(entry, protecting: protected, disposing: disposing) }
+    }
 }
