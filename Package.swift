@@ -149,6 +149,7 @@ let package = Package(
             dependencies: [
                 "RegistryModel",
                 "RegistryStorage",
+                "RegistryPostgres",
                 "RegistryCore",
                 "RegistryHTTP",
                 "RegistryUpstream",

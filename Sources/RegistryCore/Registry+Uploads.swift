@@ -168,7 +168,18 @@ extension Registry {
         case .busy:
             throw RegistryError(.blobUploadInvalid, message: "another request is writing to this upload", detail: ["session": id.value])
         case .held(let held):
-            state = held
+            // Another process sharing the database (a replica) may have written to the session
+            // since this one last did: its record then holds another length, and the state
+            // kept here (length, running hash) is stale. One indexed read per request.
+            do {
+                guard let record = try await metadata.upload(id) else {
+                    throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
+                }
+                state = record.committedLength == held.length ? held : try await loadSession(id)
+            } catch {
+                await sessions.release(id, state: nil)
+                throw error
+            }
         case .mustLoad:
             do {
                 state = try await loadSession(id)

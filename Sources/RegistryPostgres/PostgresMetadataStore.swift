@@ -438,4 +438,6 @@ public final class PostgresMetadataStore: MetadataStore {
 }
 
 /// Maintenance and cache eviction are in their own files; with them, a full database for ``Metadata``.
-extension PostgresMetadataStore: MetadataDatabase {}
+extension PostgresMetadataStore: MetadataDatabase {
+    public static var schemaVersion: Int { PostgresSchema.version }
+}

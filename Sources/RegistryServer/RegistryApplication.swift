@@ -26,15 +26,13 @@ public final class RegistryApplication: Service {
         let files = FilesystemBlobStore(layout: layout)
         let readOnly = configuration.readOnly
         if readOnly {
-            guard FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
+            guard configuration.metadata.driver != .sqlite || FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
                 throw StartupError.noRegistryRoot(configuration.root)
             }
         } else {
             try await files.prepare()
         }
-        let database = try await SQLiteMetadataStore.open(
-            path: layout.metadataDatabase.string, readOnly: readOnly, logger: logger)
-        let metadata = Metadata(database: database)
+        let metadata = try await MetadataOpening.open(configuration, readOnly: readOnly, logger: logger)
         do {
             let uses = readOnly ? nil : UseRecorder(metadata: metadata)
             let registry = Registry(
@@ -84,7 +82,7 @@ public final class RegistryApplication: Service {
             logger: logger,
             tls: tls)
         logger.info("starting", metadata: [
-            "root": "\(configuration.root)", "read_only": "\(configuration.readOnly)",
+            "root": "\(configuration.root)", "metadata": "\(configuration.metadata.driver.rawValue)", "read_only": "\(configuration.readOnly)",
             "deletes": "\(configuration.deletesEnabled)", "tls": "\(tls != nil)",
         ])
         let onBound = self.onBound

@@ -65,6 +65,9 @@ extension RegistryConfiguration {
                 configuration.proxies.append(proxy)
             }
         }
+        if configuration.metadata.driver == .postgres, configuration.metadata.url == nil {
+            throw ConfigurationError.invalidValue(key: "metadata.url", value: "", expected: "a postgres:// URL when metadata.driver is postgres")
+        }
         if !configuration.proxies.isEmpty, configuration.readOnly {
             throw ConfigurationError.invalidValue(key: "storage.read_only", value: "true", expected: "false: a pull-through cache stores what it fetches")
         }

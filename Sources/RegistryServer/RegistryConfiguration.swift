@@ -62,6 +62,10 @@ public struct RegistryConfiguration: Sendable, Equatable {
     /// A cached image served this recently counts as being pulled: the budget never evicts it.
     public var proxyInUseWindow: Duration = .seconds(60)
 
+    /// Where the metadata lives: SQLite under the root (one machine), or PostgreSQL (several
+    /// replicas sharing one database).
+    public var metadata = MetadataSettings()
+
     public init() {}
 
     var garbageCollectionOptions: GarbageCollector.Options {
@@ -103,6 +107,39 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["storage", "min_free"]) { config, value throws(ConfigurationError) in
             config.minimumFreeSpace = try FreeSpaceFloorParser.parse(value, key: "storage.min_free")
+        },
+        .init(path: ["metadata", "driver"]) { config, value throws(ConfigurationError) in
+            guard let driver = MetadataSettings.Driver(rawValue: value.lowercased()) else {
+                throw .invalidValue(key: "metadata.driver", value: value, expected: "sqlite or postgres")
+            }
+            config.metadata.driver = driver
+        },
+        .init(path: ["metadata", "url"]) { config, value throws(ConfigurationError) in
+            guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
+                throw .invalidValue(key: "metadata.url", value: value, expected: "postgres://USER@HOST:PORT/DATABASE")
+            }
+            config.metadata.url = value
+        },
+        .init(path: ["metadata", "password"]) { config, value throws(ConfigurationError) in
+            config.metadata.password = value
+        },
+        .init(path: ["metadata", "password_file"]) { config, value throws(ConfigurationError) in
+            config.metadata.passwordFile = try ExistingFile.path(value, key: "metadata.password_file")
+        },
+        .init(path: ["metadata", "pool_size"]) { config, value throws(ConfigurationError) in
+            guard let size = Int(value), (1...1000).contains(size) else {
+                throw .invalidValue(key: "metadata.pool_size", value: value, expected: "connections per process, 1 to 1000")
+            }
+            config.metadata.poolSize = size
+        },
+        .init(path: ["metadata", "schema"]) { config, value throws(ConfigurationError) in
+            config.metadata.schema = value
+        },
+        .init(path: ["metadata", "tls"]) { config, value throws(ConfigurationError) in
+            guard let mode = MetadataSettings.TLSMode(rawValue: value.lowercased()) else {
+                throw .invalidValue(key: "metadata.tls", value: value, expected: "disable, prefer, require or verify-full")
+            }
+            config.metadata.tls = mode
         },
         .init(path: ["manifests", "default_platform"]) { config, value throws(ConfigurationError) in
             guard let platform = Platform(parsing: value) else {

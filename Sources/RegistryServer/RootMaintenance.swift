@@ -17,11 +17,21 @@ public struct RootMaintenance: Sendable {
     /// Opens the root of `configuration`, which must already hold a registry.
     public static func open(_ configuration: RegistryConfiguration, logger: Logger) async throws -> RootMaintenance {
         let layout = StorageLayout(root: FilePath(configuration.root))
-        guard FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
+        guard configuration.metadata.driver != .sqlite || FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
             throw MaintenanceError.noRegistryRoot(configuration.root)
         }
-        let database = Metadata(database: try await SQLiteMetadataStore.open(path: layout.metadataDatabase.string, readerCount: 1, logger: logger))
+        let database = try await MetadataOpening.open(configuration, readerCount: 1, logger: logger)
         return RootMaintenance(configuration: configuration, database: database, files: FilesystemBlobStore(layout: layout), logger: logger)
+    }
+
+    /// `registry migrate-schema`: opening the database has brought its schema to this binary's
+    /// version (or refused a newer one); says which.
+    public static func migrateSchema(_ configuration: RegistryConfiguration, logger: Logger) async throws -> String {
+        let database = try await MetadataOpening.database(configuration, readerCount: 1, logger: logger)
+        try await database.close()
+        let driver = configuration.metadata.driver
+        let place = driver == .sqlite ? StorageLayout(root: FilePath(configuration.root)).metadataDatabase.string : "PostgreSQL"
+        return "metadata schema of \(place) (\(driver.rawValue)) is at version \(type(of: database).schemaVersion), this registry's"
     }
 
     public func close() async throws {

@@ -7,6 +7,11 @@
 public protocol MetadataDatabase: MetadataStore, MetadataMaintenance, CacheEvictionStore {
     /// A number that moves whenever any process commits a write to the database.
     func changeCounter() async throws -> Int64
+    /// The schema version this binary writes; opening a database migrates it to this one and
+    /// refuses a newer one.
+    static var schemaVersion: Int { get }
 }
 
-extension SQLiteMetadataStore: MetadataDatabase {}
+extension SQLiteMetadataStore: MetadataDatabase {
+    public static var schemaVersion: Int { SQLiteSchema.version }
+}

@@ -116,3 +116,34 @@ struct RMCommand: AsyncParsableCommand {
         print(try await root.withRoot { try await $0.deleteRepository(repository) })
     }
 }
+
+struct MigrateSchemaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-schema",
+        abstract: "Bring the metadata database's schema to this version of the registry (serve does it at start too).",
+        discussion: """
+            Uses metadata.driver and metadata.url from --config or REGISTRY_METADATA_*. Safe while \
+            other registry processes run: migrations take the database's lock. Fails, changing \
+            nothing, when the database is newer than this registry.
+            """)
+
+    @Option(help: "Storage root directory (SQLite: default ./data, or storage.root from --config).")
+    var root: String?
+
+    @Option(help: "YAML configuration file (metadata.*).")
+    var config: String?
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        flags["storage.root"] = root
+        let configuration: RegistryConfiguration
+        do {
+            configuration = try await RegistryConfiguration.load(flags: flags, configFile: config)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        var logger = Logger(label: "registry")
+        logger.logLevel = .warning
+        print(try await RootMaintenance.migrateSchema(configuration, logger: logger))
+    }
+}

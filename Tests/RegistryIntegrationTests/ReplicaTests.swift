@@ -1,0 +1,119 @@
+import Foundation
+import NIOHTTP1
+import RegistryModel
+import RegistryServer
+import RegistryTestSupport
+import Testing
+
+/// Two `registry serve` processes' worth of registries on one PostgreSQL database and one
+/// storage root, as replicas behind a load balancer would be. Needs the PostgreSQL that
+/// `scripts/engines/start.sh` starts (`.ci/run` always does).
+/// The database `scripts/engines/start.sh` started, if any.
+private let replicaPostgresURL = ProcessInfo.processInfo.environment["REGISTRY_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+@Suite(
+    "Replicas on one PostgreSQL database",
+    .enabled(if: replicaPostgresURL != nil, "set REGISTRY_TEST_POSTGRES_URL (eval \"$(scripts/engines/start.sh)\") to run"))
+struct ReplicaTests {
+    static let postgresURL = replicaPostgresURL
+
+    /// Replicas A and B sharing a root and a fresh schema of the database.
+    static func withReplicas(_ body: (RegistryClient, RegistryClient) async throws -> Void) async throws {
+        let root = try TestRegistry.makeTemporaryDirectory()
+        let schema = "replicas_\(UInt32.random(in: .min ... .max))"
+        let configure: @Sendable (inout RegistryConfiguration) -> Void = { configuration in
+            configuration.metadata.driver = .postgres
+            configuration.metadata.url = postgresURL
+            configuration.metadata.schema = schema
+            configuration.metadata.poolSize = 4
+            // Only references protect content: what a collection must keep, it keeps by rule.
+            configuration.gcGracePeriod = .zero
+        }
+        let a = try await TestRegistry.start(root: root, configure: configure)
+        let b: TestRegistry
+        do {
+            b = try await TestRegistry.start(root: root, configure: configure)
+        } catch {
+            await a.stop()
+            throw error
+        }
+        do {
+            try await body(RegistryClient(registry: a), RegistryClient(registry: b))
+        } catch {
+            await a.stop()
+            await b.stop()
+            throw error
+        }
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test func anImagePushedThroughOneReplicaIsPulledThroughTheOther() async throws {
+        try await Self.withReplicas { a, b in
+            let (manifest, digest) = try await a.pushImage(to: "team/app", tag: "v1")
+            let pulled = try await b.request(.GET, "/v2/team/app/manifests/v1", headers: [("Accept", MediaType.ociManifest)])
+            #expect(pulled.bytes == manifest)
+            #expect(pulled.header("Docker-Content-Digest") == digest.description)
+            #expect(try await b.request(.GET, "/v2/team/app/tags/list").json()["tags"] as? [String] == ["v1"])
+        }
+    }
+
+    @Test func aChunkedUploadWhoseChunksAlternateBetweenReplicasCompletes() async throws {
+        try await Self.withReplicas { a, b in
+            let data = RegistryClient.randomBytes(600_000)
+            let location = try #require(try await a.request(.POST, "/v2/team/app/blobs/uploads/").header("Location"))
+            let chunk = 100_000
+            for index in 0..<6 {
+                let replica = index.isMultiple(of: 2) ? a : b
+                let reply = try await replica.request(
+                    .PATCH, location, headers: [("Content-Range", "\(index * chunk)-\((index + 1) * chunk - 1)")],
+                    body: Array(data[(index * chunk)..<((index + 1) * chunk)]))
+                #expect(reply.status == .accepted, "chunk \(index): \(reply.text)")
+                #expect(reply.header("Range") == "0-\((index + 1) * chunk - 1)")
+            }
+            let digest = RegistryClient.digest(data)
+            #expect(try await b.request(.PUT, location + "?digest=\(digest)").status == .created)
+            #expect(try await a.request(.GET, "/v2/team/app/blobs/\(digest)").bytes == data)
+        }
+    }
+
+    @Test func aTagMovedOnOneReplicaIsServedByTheOtherWithinASecond() async throws {
+        try await Self.withReplicas { a, b in
+            let config = try await a.pushBlob(Array("{}".utf8), to: "team/app")
+            for round in 0..<5 {
+                var object = try JSONSerialization.jsonObject(with: Data(try RegistryClient.emptyImageManifest(config: config, size: 2))) as! [String: Any]
+                object["annotations"] = ["round": "\(round)"]
+                let manifest = try RegistryClient.json(object)
+                // B has the old answer cached.
+                _ = try await b.request(.GET, "/v2/team/app/manifests/moving", headers: [("Accept", MediaType.ociManifest)])
+                let pushed = try await a.request(.PUT, "/v2/team/app/manifests/moving", headers: [("Content-Type", MediaType.ociManifest)], body: manifest)
+                #expect(pushed.status == .created)
+                let moved = ContinuousClock.now
+                var served: String?
+                repeat {
+                    served = try await b.request(.HEAD, "/v2/team/app/manifests/moving").header("Docker-Content-Digest")
+                    if served == RegistryClient.digest(manifest).description { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                } while ContinuousClock.now - moved < .seconds(3)
+                #expect(served == RegistryClient.digest(manifest).description)
+                #expect(ContinuousClock.now - moved <= .seconds(1), "round \(round)")
+            }
+        }
+    }
+
+    @Test func collectionsOnOneReplicaLoseNothingPushedThroughTheOther() async throws {
+        try await Self.withReplicas { a, b in
+            var pushed: [(String, [UInt8])] = []
+            for index in 0..<8 {
+                let (manifest, _) = try await b.pushImage(to: "team/app", tag: "t\(index)")
+                pushed.append(("t\(index)", manifest))
+                // With no grace period, only B's committed references protect its images.
+                _ = try await a.collectGarbage()
+            }
+            for (tag, manifest) in pushed {
+                let reply = try await a.request(.GET, "/v2/team/app/manifests/\(tag)", headers: [("Accept", MediaType.ociManifest)])
+                #expect(reply.bytes == manifest)
+            }
+        }
+    }
+}
