@@ -57,7 +57,7 @@ struct ResponseWriter: Sendable {
                 try await writeParts([head], end: true)
                 break
             }
-            if transport.allowsSendfile {
+            if transport.allowsSendfile && reader.supportsSendfile {
                 let fileHandle: NIOFileHandle
                 do {
                     fileHandle = try reader.takeFileHandleForSendfile()

@@ -23,6 +23,23 @@ extension S3Client {
         return S3Part(number: number, etag: etag)
     }
 
+    /// Makes part `number` a copy of the object `source` (or of the bytes `range` of it) on the
+    /// server, without the bytes passing through the client: how objects are assembled from
+    /// others. Each part copies at most 5 GiB; every part but the last must be at least 5 MiB.
+    public func uploadPartCopy(
+        _ key: String, uploadID: String, number: Int, from source: String, range: ClosedRange<Int64>? = nil
+    ) async throws -> S3Part {
+        guard (1...10_000).contains(number) else { throw S3ClientError.invalidArgument("part number \(number) is not in 1...10000") }
+        var operation = S3Operation(
+            name: "UploadPartCopy", method: .PUT, key: key,
+            query: [("partNumber", String(number)), ("uploadId", uploadID)],
+            headers: [("x-amz-copy-source", requests.location.copySource(forKey: source))])
+        if let range {
+            operation.headers.append(("x-amz-copy-source-range", "bytes=\(range.lowerBound)-\(range.upperBound)"))
+        }
+        return S3Part(number: number, etag: try S3ResponseParsing.copiedPartETag(try await document(operation)))
+    }
+
     /// Joins the parts, in the order given (ascending numbers), into the object. Returns its
     /// ETag, or nil when the service leaves it out (radosgw 16 sends an empty one; HEAD has it).
     @discardableResult
@@ -56,5 +73,24 @@ extension S3Client {
             marker = page.nextMarker
         } while marker != nil
         return parts
+    }
+
+    /// The multipart uploads begun and neither completed nor aborted whose keys start with
+    /// `prefix`, following every page: what a crashed writer leaves behind.
+    public func listMultipartUploads(prefix: String = "") async throws -> [S3MultipartUpload] {
+        var uploads: [S3MultipartUpload] = []
+        var markers: (key: String, uploadID: String)?
+        repeat {
+            var operation = S3Operation(
+                name: "ListMultipartUploads", method: .GET, key: nil,
+                query: [("uploads", ""), ("prefix", requests.location.fullKey(prefix))])
+            if let markers {
+                operation.query += [("key-marker", markers.key), ("upload-id-marker", markers.uploadID)]
+            }
+            let page = try S3ResponseParsing.multipartUploads(try await document(operation), keyPrefix: configuration.keyPrefix)
+            uploads += page.uploads
+            markers = page.next
+        } while markers != nil
+        return uploads
     }
 }

@@ -86,3 +86,17 @@ public struct S3ListPage: Sendable, Equatable {
         self.continuationToken = continuationToken
     }
 }
+
+/// A multipart upload begun and not yet completed or aborted, as ListMultipartUploads reports it.
+public struct S3MultipartUpload: Sendable, Equatable {
+    /// Relative to the configured key prefix.
+    public var key: String
+    public var uploadID: String
+    public var initiated: Date?
+
+    public init(key: String, uploadID: String, initiated: Date? = nil) {
+        self.key = key
+        self.uploadID = uploadID
+        self.initiated = initiated
+    }
+}

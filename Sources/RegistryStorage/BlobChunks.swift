@@ -12,6 +12,11 @@ public struct BlobChunks: AsyncSequence, Sendable {
         self.chunks = chunks
     }
 
+    /// The buffers of any other source (a blob store that is not a file system), one per `next()`.
+    public init<Chunks: AsyncSequence & Sendable>(wrapping chunks: Chunks) where Chunks.Element == ByteBuffer {
+        self.chunks = FileChunks(wrapping: chunks)
+    }
+
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: chunks.makeAsyncIterator())
     }

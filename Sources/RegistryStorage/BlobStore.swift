@@ -51,6 +51,9 @@ extension BlobStore {
 /// ``takeFileHandleForSendfile()``.
 public protocol BlobReader: Sendable {
     var size: Int64 { get }
+    /// Whether ``takeFileHandleForSendfile()`` can give a file: false for a blob that is not a
+    /// local file (object storage), which is then always read with ``chunks(in:chunkSize:)``.
+    var supportsSendfile: Bool { get }
     /// Reads `range` in chunks of at most `chunkSize` bytes, one read per `next()` (nothing is
     /// read ahead). The reader stays open: close it when done.
     func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks

@@ -340,6 +340,7 @@ public enum StorageError: Error, CustomStringConvertible {
 /// A blob opened from the file system.
 final class FileBlobReader: BlobReader {
     let size: Int64
+    var supportsSendfile: Bool { true }
     private let handle: ReadFileHandle
 
     init(handle: ReadFileHandle, size: Int64) {

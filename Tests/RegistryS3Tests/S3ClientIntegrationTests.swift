@@ -146,6 +146,47 @@ struct S3ClientIntegrationTests {
         }
     }
 
+    @Test func uploadPartCopyAssemblesObjectsAndRangesOnTheServer() async throws {
+        try await S3TestEnvironment.withClient { client in
+            let first = ByteChunks(count: 5 * Self.mebibyte + 1, chunkSize: 1 << 16, seed: 4)
+            let second = ByteChunks(count: 1000, chunkSize: 1000, seed: 5)
+            try await client.putObject("a", body: .stream(first, length: Int64(first.count)))
+            try await client.putObject("b", body: .stream(second, length: Int64(second.count)))
+            let uploadID = try await client.createMultipartUpload("joined")
+            let parts = [
+                try await client.uploadPartCopy("joined", uploadID: uploadID, number: 1, from: "a"),
+                try await client.uploadPartCopy("joined", uploadID: uploadID, number: 2, from: "b", range: 10...109),
+            ]
+            #expect(try await client.listParts("joined", uploadID: uploadID).map(\.size) == [Int64(first.count), 100])
+            try await client.completeMultipartUpload("joined", uploadID: uploadID, parts: parts)
+            let expected = (await first.bytes()) + Array((await second.bytes())[10...109])
+            #expect(try await Self.bytes(of: client.getObject("joined")) == expected)
+
+            let failing = try await client.createMultipartUpload("none")
+            let error = await #expect(throws: S3Error.self) {
+                try await client.uploadPartCopy("none", uploadID: failing, number: 1, from: "missing")
+            }
+            #expect(error?.code == "NoSuchKey")
+            try await client.abortMultipartUpload("none", uploadID: failing)
+        }
+    }
+
+    @Test func unfinishedMultipartUploadsAreListedUnderAPrefix() async throws {
+        try await S3TestEnvironment.withClient { client in
+            let first = try await client.createMultipartUpload("u/a")
+            let second = try await client.createMultipartUpload("u/b")
+            let other = try await client.createMultipartUpload("v/c")
+            let listed = try await client.listMultipartUploads(prefix: "u/")
+            #expect(Set(listed.map(\.key)) == ["u/a", "u/b"])
+            #expect(Set(listed.map(\.uploadID)) == [first, second])
+            for upload in try await client.listMultipartUploads() {
+                try await client.abortMultipartUpload(upload.key, uploadID: upload.uploadID)
+            }
+            #expect(try await client.listMultipartUploads().isEmpty)
+            _ = other
+        }
+    }
+
     @Test func abortedMultipartUploadLeavesNothing() async throws {
         try await S3TestEnvironment.withClient { client in
             let uploadID = try await client.createMultipartUpload("gone")

@@ -92,6 +92,31 @@ import Testing
         #expect(try S3ResponseParsing.copiedETag(Self.data("<CopyObjectResult><ETag>&quot;abc&quot;</ETag></CopyObjectResult>")) == "\"abc\"")
     }
 
+    @Test func copiedPartETagIsReadAndQuoted() throws {
+        let document = "<CopyPartResult><LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>&quot;p1&quot;</ETag></CopyPartResult>"
+        #expect(try S3ResponseParsing.copiedPartETag(Self.data(document)) == "\"p1\"")
+        #expect(try S3ResponseParsing.copiedPartETag(Self.data("<CopyPartResult><ETag>p1</ETag></CopyPartResult>")) == "\"p1\"")
+        #expect(throws: S3ClientError.self) { try S3ResponseParsing.copiedPartETag(Self.data("<CopyPartResult></CopyPartResult>")) }
+    }
+
+    @Test func multipartUploadsPageStripsKeyPrefixAndGivesNextMarkers() throws {
+        let page = try S3ResponseParsing.multipartUploads(Self.data("""
+            <ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>true</IsTruncated>
+            <NextKeyMarker>reg/uploads/b/0</NextKeyMarker><NextUploadIdMarker>2~x</NextUploadIdMarker>
+            <Upload><Key>reg/uploads/a/0</Key><UploadId>1~y</UploadId><Initiated>2024-05-01T10:00:00.000Z</Initiated></Upload>
+            <Upload><Key>reg/uploads/b/0</Key><UploadId>2~x</UploadId></Upload>
+            </ListMultipartUploadsResult>
+            """), keyPrefix: "reg/")
+        #expect(page.uploads.map(\.key) == ["uploads/a/0", "uploads/b/0"])
+        #expect(page.uploads.map(\.uploadID) == ["1~y", "2~x"])
+        #expect(page.uploads[0].initiated != nil)
+        #expect(page.next?.key == "reg/uploads/b/0")
+        #expect(page.next?.uploadID == "2~x")
+        let last = try S3ResponseParsing.multipartUploads(
+            Self.data("<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>"), keyPrefix: "")
+        #expect(last.uploads.isEmpty && last.next == nil)
+    }
+
     @Test func unexpectedRootIsAnInvalidResponse() {
         #expect(throws: S3ClientError.invalidResponse(operation: "CopyObject", reason: "expected <CopyObjectResult>, got <Other>")) {
             try S3ResponseParsing.copiedETag(Self.data("<Other/>"))

@@ -31,6 +31,14 @@ enum S3ResponseParsing {
         return quoted(etag)
     }
 
+    static func copiedPartETag(_ data: Data) throws -> String {
+        let root = try document(data, named: "CopyPartResult", operation: "UploadPartCopy")
+        guard let etag = root.string("ETag"), !etag.isEmpty else {
+            throw S3ClientError.invalidResponse(operation: "UploadPartCopy", reason: "no ETag")
+        }
+        return quoted(etag)
+    }
+
     /// The parts of one page, and the marker of the next page when there is one.
     static func parts(_ data: Data) throws -> (parts: [S3ListedPart], nextMarker: Int?) {
         let operation = "ListParts"
@@ -43,6 +51,28 @@ enum S3ResponseParsing {
         }
         let truncated = root.string("IsTruncated") == "true"
         return (parts, truncated ? root.string("NextPartNumberMarker").flatMap(Int.init) : nil)
+    }
+
+    /// A page of ListMultipartUploads, keys made relative by removing `keyPrefix`, and the
+    /// markers of the next page when there is one. The markers stay as sent (full keys).
+    static func multipartUploads(
+        _ data: Data, keyPrefix: String
+    ) throws -> (uploads: [S3MultipartUpload], next: (key: String, uploadID: String)?) {
+        let operation = "ListMultipartUploads"
+        let root = try document(data, named: "ListMultipartUploadsResult", operation: operation)
+        let uploads = try root.children("Upload").map { element in
+            guard let key = element.string("Key"), let id = element.string("UploadId") else {
+                throw S3ClientError.invalidResponse(operation: operation, reason: "an Upload lacks Key or UploadId")
+            }
+            return S3MultipartUpload(
+                key: key.hasPrefix(keyPrefix) ? String(key.dropFirst(keyPrefix.count)) : key, uploadID: id,
+                initiated: element.string("Initiated").flatMap(timestamp))
+        }
+        guard root.string("IsTruncated") == "true" else { return (uploads, nil) }
+        guard let key = root.string("NextKeyMarker"), !key.isEmpty, let id = root.string("NextUploadIdMarker") else {
+            throw S3ClientError.invalidResponse(operation: operation, reason: "truncated page without NextKeyMarker")
+        }
+        return (uploads, (key, id))
     }
 
     /// A page of ListObjectsV2, keys made relative by removing `keyPrefix`.

@@ -1,0 +1,148 @@
+import NIOCore
+import RegistryS3
+import RegistryStorage
+
+/// The bytes of a run of object ranges, read with one ranged GET per range, streamed: buffers
+/// arrive as the network delivers them and are handed out in chunks of at most `chunkSize`
+/// bytes (small network reads gathered, large ones sliced). The first GET goes out at the first
+/// `next()`; a consumer that stops pulling stops the transfer through TCP's flow control, so at
+/// most a chunk and the sockets' buffers are held whatever the blob's size.
+struct ObjectChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    let client: S3Client
+    let chunkSize: Int
+    /// Finds the pieces when the sequence is first read (a session's segments are listed then).
+    let pieces: @Sendable () async throws -> [ObjectPiece]
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(client: client, chunkSize: Swift.max(1, chunkSize), resolve: pieces)
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let client: S3Client
+        let chunkSize: Int
+        let resolve: @Sendable () async throws -> [ObjectPiece]
+        var pieces: [ObjectPiece]?
+        var nextPiece = 0
+        var body: S3ObjectBody.AsyncIterator?
+        /// Bytes of the current piece still to arrive.
+        var remaining: Int64 = 0
+        var current: ObjectPiece?
+        /// What was left of the last network buffer after a chunk was cut from it.
+        var carry: ByteBuffer?
+
+        mutating func next() async throws -> ByteBuffer? {
+            var chunk: ByteBuffer?
+            while (chunk?.readableBytes ?? 0) < chunkSize, var received = try await nextBuffer() {
+                let wanted = chunkSize - (chunk?.readableBytes ?? 0)
+                if received.readableBytes > wanted {
+                    carry = received.getSlice(at: received.readerIndex + wanted, length: received.readableBytes - wanted)
+                    received = received.getSlice(at: received.readerIndex, length: wanted)!
+                }
+                if chunk == nil {
+                    chunk = received
+                } else {
+                    // One copy into a buffer of the chunk's size, rather than one per growth step.
+                    if chunk!.capacity < chunkSize { chunk!.reserveCapacity(chunkSize) }
+                    chunk!.writeImmutableBuffer(received)
+                }
+            }
+            return chunk
+        }
+
+        /// The next buffer from the network (or the carried rest of the last one), moving on to
+        /// the next piece when one ends; nil after the last piece.
+        private mutating func nextBuffer() async throws -> ByteBuffer? {
+            if let rest = carry {
+                carry = nil
+                return rest
+            }
+            while true {
+                if var iterator = body {
+                    let buffer = try await iterator.next()
+                    body = iterator
+                    if let buffer, buffer.readableBytes > 0 {
+                        remaining -= Int64(buffer.readableBytes)
+                        guard remaining >= 0 else { throw ObjectStorageError.unexpectedLength(key: current?.key ?? "") }
+                        return buffer
+                    }
+                    if buffer != nil { continue }
+                    body = nil
+                    guard remaining == 0 else { throw ObjectStorageError.unexpectedLength(key: current?.key ?? "") }
+                    continue
+                }
+                if pieces == nil { pieces = try await resolve() }
+                guard let all = pieces, nextPiece < all.count else { return nil }
+                let piece = all[nextPiece]
+                nextPiece += 1
+                guard !piece.range.isEmpty else { continue }
+                guard let object = try await client.getObject(
+                    piece.key, range: .bytes(first: piece.range.lowerBound, last: piece.range.upperBound - 1))
+                else { throw ObjectStorageError.missingObject(key: piece.key) }
+                guard object.contentLength == Int64(piece.range.count) else {
+                    throw ObjectStorageError.unexpectedLength(key: piece.key)
+                }
+                current = piece
+                remaining = object.contentLength
+                body = object.body.makeAsyncIterator()
+            }
+        }
+    }
+}
+
+/// A stored blob: one object, read with ranged GETs. There is no file to hand to `sendfile`.
+final class ObjectBlobReader: BlobReader {
+    let size: Int64
+    var supportsSendfile: Bool { false }
+    private let client: S3Client
+    private let key: String
+
+    init(client: S3Client, key: String, size: Int64) {
+        self.client = client
+        self.key = key
+        self.size = size
+    }
+
+    func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks {
+        let piece = ObjectPiece(key: key, range: range)
+        return BlobChunks(wrapping: ObjectChunks(client: client, chunkSize: chunkSize, pieces: { [piece] }))
+    }
+
+    func takeFileHandleForSendfile() throws -> NIOFileHandle {
+        throw ObjectStorageError.noFileHandle
+    }
+
+    /// Nothing is held open between reads.
+    func close() async throws {}
+}
+
+/// A session's data, read across its segments. The segments are listed when a range is first
+/// read, not when the reader opens, so that a reader opened before (or while) the data is
+/// written sees what was written by then, as an open file would.
+final class SessionDataReader: BlobReader {
+    /// The data's length when the reader was opened.
+    let size: Int64
+    var supportsSendfile: Bool { false }
+    private let store: S3BlobStore
+    private let id: UploadID
+
+    init(store: S3BlobStore, id: UploadID, size: Int64) {
+        self.store = store
+        self.id = id
+        self.size = size
+    }
+
+    func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks {
+        let (store, id) = (store, id)
+        return BlobChunks(wrapping: ObjectChunks(client: store.client, chunkSize: chunkSize) {
+            try await store.sessionData(id).pieces(covering: range)
+        })
+    }
+
+    func takeFileHandleForSendfile() throws -> NIOFileHandle {
+        throw ObjectStorageError.noFileHandle
+    }
+
+    func close() async throws {}
+}
