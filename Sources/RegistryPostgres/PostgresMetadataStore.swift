@@ -441,3 +441,31 @@ public final class PostgresMetadataStore: MetadataStore {
 extension PostgresMetadataStore: MetadataDatabase {
     public static var schemaVersion: Int { PostgresSchema.version }
 }
+
+extension PostgresMetadataStore: ExclusiveJobs {
+    /// "OCJB": this program's job claims among the database's advisory locks.
+    static let jobLockClass: Int32 = 0x4F43_4A42
+
+    /// Claims the job with a session-level advisory lock on a connection held for the job's
+    /// duration: the database releases it when the job ends or when the connection drops (the
+    /// replica died), so a claim never outlives its holder.
+    public func runExclusively<T: Sendable>(_ job: String, _ body: @Sendable () async throws -> T) async throws -> T? {
+        let key = lock.jobKey(job)
+        let logger = self.logger
+        return try await client.withConnection { connection -> T? in
+            let rows = try await connection.query(
+                "SELECT pg_try_advisory_lock(\(Self.jobLockClass), \(key))", logger: logger)
+            var claimed = false
+            for try await value in rows.decode(Bool.self) { claimed = value }
+            guard claimed else { return nil }
+            do {
+                let result = try await body()
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.jobLockClass), \(key))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.jobLockClass), \(key))", logger: logger)
+                throw error
+            }
+        }
+    }
+}

@@ -33,6 +33,17 @@ struct PostgresWriteLock: Sendable {
         key = Int32(bitPattern: hash)
     }
 
+    /// The advisory-lock key of a background job's claim: the schema's hash mixed with the job's
+    /// name, so that registries in separate schemas claim their jobs separately.
+    func jobKey(_ job: String) -> Int32 {
+        var hash = UInt32(bitPattern: key)
+        for byte in job.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return Int32(bitPattern: hash)
+    }
+
     /// Runs `body` with the in-process queue held (the caller then runs a write transaction).
     func withQueue<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         try await queue.withLock(body)

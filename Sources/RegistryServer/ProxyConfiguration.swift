@@ -147,7 +147,7 @@ enum ByteCountParser {
 extension RegistryConfiguration {
     /// The cache of the configured upstreams, with its size budget; nil when there are none.
     func makePullThroughCache(
-        store: any CacheEvictionStore, blobs: any BlobStore, logger: Logger
+        store: any CacheEvictionStore & ExclusiveJobs, blobs: any BlobStore, logger: Logger
     ) throws -> PullThroughCache? {
         guard !proxies.isEmpty else { return nil }
         let upstreams = try proxies.map { proxy in

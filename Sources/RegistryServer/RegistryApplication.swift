@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import RegistryCore
 import RegistryHTTP
+import RegistryModel
 import RegistryStorage
 import ServiceLifecycle
 import UnixSignals
@@ -46,10 +47,10 @@ public final class RegistryApplication: Service {
                     uses: uses!,
                     garbageCollection: GarbageCollectionService(
                         collector: GarbageCollector(metadata: metadata, blobs: files, logger: logger),
-                        options: configuration.garbageCollectionOptions),
+                        options: configuration.garbageCollectionOptions, jobs: metadata),
                     scrubber: Scrubber(metadata: metadata, blobs: files, logger: logger))
             }
-            try await serve(registry, lifecycle: lifecycle)
+            try await serve(registry, jobs: metadata, lifecycle: lifecycle)
             try? await uses?.flush()
         } catch {
             try? await metadata.close()
@@ -66,7 +67,7 @@ public final class RegistryApplication: Service {
         var scrubber: Scrubber
     }
 
-    private func serve(_ registry: Registry, lifecycle: Lifecycle?) async throws {
+    private func serve(_ registry: Registry, jobs: any ExclusiveJobs, lifecycle: Lifecycle?) async throws {
         let tls = try configuration.tlsCertificate.map { certificate in
             try TLSContextStore(settings: TLSSettings(
                 certificatePath: certificate, privateKeyPath: configuration.tlsKey ?? "",
@@ -94,7 +95,7 @@ public final class RegistryApplication: Service {
                 group.addTask { try await server.run(onBound: onBound) }
                 // A read-only registry has no uploads to expire.
                 if !readOnly {
-                    group.addTask { await Self.expireUploadsPeriodically(registry, every: janitorInterval, logger: logger) }
+                    group.addTask { await Self.expireUploadsPeriodically(registry, jobs: jobs, every: janitorInterval, logger: logger) }
                 }
                 if let tls {
                     group.addTask { await Self.reloadCertificatesOnSIGHUP(tls, logger: logger) }
@@ -107,7 +108,7 @@ public final class RegistryApplication: Service {
                     if let interval = configuration.scrubInterval {
                         let options = Scrubber.Options(
                             repair: configuration.scrubRepair, bytesPerSecond: Int64(configuration.scrubRateMiBPerSecond) << 20)
-                        group.addTask { await Self.scrubPeriodically(lifecycle.scrubber, options, every: interval, logger: logger) }
+                        group.addTask { await Self.scrubPeriodically(lifecycle.scrubber, options, jobs: jobs, every: interval, logger: logger) }
                     }
                 }
                 // The server returns once it has shut down; the janitor goes with it.
@@ -120,12 +121,14 @@ public final class RegistryApplication: Service {
         }
     }
 
-    private static func expireUploadsPeriodically(_ registry: Registry, every interval: Duration, logger: Logger) async {
+    /// One process at a time among those sharing the metadata expires sessions; the others skip
+    /// their turn.
+    private static func expireUploadsPeriodically(_ registry: Registry, jobs: any ExclusiveJobs, every interval: Duration, logger: Logger) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             guard !Task.isCancelled else { break }
             do {
-                let removed = try await registry.expireUploads()
+                let removed = try await jobs.runExclusively("upload-expiry") { try await registry.expireUploads() } ?? 0
                 if removed > 0 { logger.info("expired upload sessions", metadata: ["count": "\(removed)"]) }
             } catch {
                 logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
@@ -151,6 +154,8 @@ public final class RegistryApplication: Service {
             guard !Task.isCancelled else { break }
             do {
                 _ = try await service.collect()
+            } catch let error as RegistryError where error.code == .tooManyRequests {
+                logger.debug("garbage collection skipped: one is running", metadata: ["reason": "\(error.message)"])
             } catch {
                 logger.warning("garbage collection failed", metadata: ["error": "\(error)"])
             }
@@ -158,12 +163,17 @@ public final class RegistryApplication: Service {
     }
 
     /// A full, rate-limited pass every `interval` (counted from the end of the previous one).
-    private static func scrubPeriodically(_ scrubber: Scrubber, _ options: Scrubber.Options, every interval: Duration, logger: Logger) async {
+    private static func scrubPeriodically(
+        _ scrubber: Scrubber, _ options: Scrubber.Options, jobs: any ExclusiveJobs, every interval: Duration, logger: Logger
+    ) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             guard !Task.isCancelled else { break }
             do {
-                let report = try await scrubber.scrub(options)
+                guard let report = try await jobs.runExclusively("scrub", { try await scrubber.scrub(options) }) else {
+                    logger.debug("scrub skipped: another process is scrubbing")
+                    continue
+                }
                 let metadata: Logger.Metadata = [
                     "checked": "\(report.checked)", "corrupt": "\(report.corrupt.count)", "missing": "\(report.missing.count)",
                     "dangling": "\(report.dangling.count)", "unrecorded": "\(report.unrecorded.count)",

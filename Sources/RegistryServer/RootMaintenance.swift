@@ -43,7 +43,8 @@ public struct RootMaintenance: Sendable {
         var options = configuration.garbageCollectionOptions
         options.deleteUntagged = options.deleteUntagged || deleteUntagged
         options.dryRun = dryRun
-        let report = try await GarbageCollector(metadata: database, blobs: files, logger: logger).collect(options)
+        let collector = GarbageCollector(metadata: database, blobs: files, logger: logger)
+        let report = try await claiming(GarbageCollectionService.job) { [options] in try await collector.collect(options) }
         if json { return try Self.json(GarbageCollectionSummary(report)) }
         var lines = ["garbage collection\(dryRun ? " (dry run: nothing deleted)" : "") of \(configuration.root)"]
         lines += Self.describe(report.result, verb: dryRun ? "would delete" : "deleted")
@@ -58,9 +59,24 @@ public struct RootMaintenance: Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// Runs `body` as the background job `job`, waiting while another process (the server's own
+    /// schedule, a replica, another command) runs it.
+    private func claiming<T: Sendable>(_ job: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        var told = false
+        while true {
+            if let result = try await database.runExclusively(job, body) { return result }
+            if !told {
+                logger.notice("waiting: another registry process is running this job", metadata: ["job": "\(job)"])
+                told = true
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
     /// `registry scrub`. The second value is whether the root is free of damage.
     public func scrub(repair: Bool) async throws -> (text: String, clean: Bool) {
-        let report = try await Scrubber(metadata: database, blobs: files, logger: logger).scrub(.init(repair: repair))
+        let scrubber = Scrubber(metadata: database, blobs: files, logger: logger)
+        let report = try await claiming("scrub") { try await scrubber.scrub(.init(repair: repair)) }
         var lines = [
             "scrubbed \(configuration.root): \(report.checked) blobs, \(ByteCount(report.bytes)) re-hashed in "
                 + String(format: "%.3f", report.duration.timeInterval) + " s"

@@ -18,7 +18,7 @@ import RegistryModel
 ///   checked at most every `revalidationInterval`; when it moved, everything is dropped. A tag
 ///   moved elsewhere is therefore served here within that interval.
 /// Entries are bounded by `budget` bytes (manifest bodies dominate); past it the cache starts over.
-public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionStore {
+public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionStore, ExclusiveJobs {
     private let base: any MetadataDatabase
     private let budget: Int
     private let revalidationInterval: TimeAmount
@@ -292,6 +292,12 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
     public func danglingBlobReferences() async throws -> [Digest] { try await base.danglingBlobReferences() }
 
     public func usage(of repository: RepositoryName?) async throws -> UsageFigures { try await base.usage(of: repository) }
+
+    // MARK: Background jobs
+
+    public func runExclusively<T: Sendable>(_ job: String, _ body: @Sendable () async throws -> T) async throws -> T? {
+        try await base.runExclusively(job, body)
+    }
 
     // MARK: Pull-through cache budget
 

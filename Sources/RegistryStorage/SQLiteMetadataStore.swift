@@ -23,8 +23,11 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// Where the small writes of upload sessions go, to be committed in batches.
     let commits: GroupCommitQueue
     private let threadPool: NIOThreadPool
+    /// The database file; job claims are files beside it.
+    let path: String
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], watcher: SQLiteConnection, threadPool: NIOThreadPool) {
+    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], watcher: SQLiteConnection, threadPool: NIOThreadPool) {
+        self.path = path
         self.writer = writer
         self.readers = readers
         self.watcher = watcher
@@ -69,7 +72,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                 readers.append(reader)
             }
             let watcher = readers.removeLast()
-            return SQLiteMetadataStore(writer: writer, readers: readers, watcher: watcher, threadPool: threadPool)
+            return SQLiteMetadataStore(path: path, writer: writer, readers: readers, watcher: watcher, threadPool: threadPool)
         } catch {
             try? await threadPool.shutdownGracefully()
             throw error

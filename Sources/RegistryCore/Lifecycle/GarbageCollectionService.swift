@@ -1,20 +1,29 @@
 import Foundation
 import RegistryModel
+import RegistryStorage
 
 /// The server's garbage collection: on a schedule and on demand (the admin endpoint), one at a
 /// time, with the configured options.
 public actor GarbageCollectionService {
     public let collector: GarbageCollector
     public let options: GarbageCollector.Options
+    /// Where collections are claimed, so that one process at a time collects among those
+    /// sharing the metadata (replicas, `registry gc`).
+    private let jobs: any ExclusiveJobs
     private var running = false
 
-    public init(collector: GarbageCollector, options: GarbageCollector.Options) {
+    public init(collector: GarbageCollector, options: GarbageCollector.Options, jobs: any ExclusiveJobs) {
         self.collector = collector
         self.options = options
+        self.jobs = jobs
     }
 
+    /// The job name collections are claimed under.
+    public static let job = "gc"
+
+
     /// Collects now. `deleteUntagged` and `dryRun` override the configured options for this run.
-    /// `TOOMANYREQUESTS` when a collection is already running in this process.
+    /// `TOOMANYREQUESTS` when a collection is already running, here or in another process.
     public func collect(deleteUntagged: Bool? = nil, dryRun: Bool? = nil) async throws -> GarbageCollectionReport {
         guard !running else {
             // A collection takes seconds to minutes; asking again sooner only adds load.
@@ -26,6 +35,12 @@ public actor GarbageCollectionService {
         var options = self.options
         if let deleteUntagged { options.deleteUntagged = deleteUntagged }
         if let dryRun { options.dryRun = dryRun }
-        return try await collector.collect(options)
+        let collector = self.collector
+        guard let report = try await jobs.runExclusively(Self.job, { [options] in try await collector.collect(options) }) else {
+            throw RegistryError(
+                .tooManyRequests, message: "a garbage collection is already running in another registry process",
+                headers: [("Retry-After", "30")])
+        }
+        return report
     }
 }

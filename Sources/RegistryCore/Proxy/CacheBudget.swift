@@ -9,7 +9,8 @@ import RegistryStorage
 /// using is never evicted: blobs being fetched, and images served within ``inUseWindow``.
 public actor CacheBudget {
     public let limit: Int64
-    let store: any CacheEvictionStore
+    /// The metadata; evictions are claimed in it, one process at a time among replicas.
+    let store: any CacheEvictionStore & ExclusiveJobs
     let blobs: any BlobStore
     let logger: Logger
     /// An image served this recently is taken as being pulled right now.
@@ -22,7 +23,7 @@ public actor CacheBudget {
     private let lastServed = NIOLockedValueBox([String: Date]())
 
     public init(
-        limit: Int64, store: any CacheEvictionStore, blobs: any BlobStore, logger: Logger, inUseWindow: Duration = .seconds(60)
+        limit: Int64, store: any CacheEvictionStore & ExclusiveJobs, blobs: any BlobStore, logger: Logger, inUseWindow: Duration = .seconds(60)
     ) {
         self.limit = limit
         self.store = store
@@ -50,7 +51,11 @@ public actor CacheBudget {
         repeat {
             requested = false
             do {
-                evicted += try await evict(prefixes: prefixes, protecting: await protected())
+                let protectedDigests = await protected()
+                // Another replica evicting now brings the shared cache within budget itself.
+                evicted += try await store.runExclusively("cache-eviction") {
+                    try await self.evict(prefixes: prefixes, protecting: protectedDigests)
+                } ?? 0
             } catch {
                 logger.error("cache eviction failed", metadata: ["error": "\(error)"])
             }
