@@ -162,6 +162,8 @@ let package = Package(
                 "RegistryModel",
                 "RegistryStorage",
                 "RegistryPostgres",
+                "RegistryObjectStorage",
+                "RegistryS3",
                 "RegistryCore",
                 "RegistryHTTP",
                 "RegistryUpstream",

@@ -24,39 +24,49 @@ public final class RegistryApplication: Service {
 
     public func run() async throws {
         let layout = StorageLayout(root: FilePath(configuration.root))
-        let files = FilesystemBlobStore(layout: layout)
         let readOnly = configuration.readOnly
         if readOnly {
             guard configuration.metadata.driver != .sqlite || FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
                 throw StartupError.noRegistryRoot(configuration.root)
             }
-        } else {
-            try await files.prepare()
+        } else if configuration.metadata.driver == .sqlite {
+            // The database's directory, whatever holds the blobs.
+            try FileManager.default.createDirectory(atPath: configuration.root, withIntermediateDirectories: true)
         }
-        let metadata = try await MetadataOpening.open(configuration, readOnly: readOnly, logger: logger)
+        let storage = try await BlobStorage.open(configuration, prepare: !readOnly)
+        let blobs = storage.blobs
+        let metadata: Metadata
+        do {
+            metadata = try await MetadataOpening.open(configuration, readOnly: readOnly, logger: logger)
+        } catch {
+            try? await storage.shutdown()
+            throw error
+        }
         do {
             let uses = readOnly ? nil : UseRecorder(metadata: metadata)
             let registry = Registry(
-                metadata: metadata, blobs: files, uploads: files, options: configuration.registryOptions, logger: logger,
+                metadata: metadata, blobs: storage.blobs, uploads: storage.uploads, options: configuration.registryOptions, logger: logger,
                 uses: uses,
-                proxy: try configuration.makePullThroughCache(store: metadata, blobs: files, logger: logger))
+                proxy: try configuration.makePullThroughCache(store: metadata, blobs: blobs, logger: logger))
             var lifecycle: Lifecycle?
             if !readOnly {
                 try await registry.removeOrphanUploadFiles()
                 lifecycle = Lifecycle(
                     uses: uses!,
                     garbageCollection: GarbageCollectionService(
-                        collector: GarbageCollector(metadata: metadata, blobs: files, logger: logger),
+                        collector: GarbageCollector(metadata: metadata, blobs: blobs, logger: logger),
                         options: configuration.garbageCollectionOptions, jobs: metadata),
-                    scrubber: Scrubber(metadata: metadata, blobs: files, logger: logger))
+                    scrubber: Scrubber(metadata: metadata, blobs: blobs, logger: logger))
             }
             try await serve(registry, jobs: metadata, lifecycle: lifecycle)
             try? await uses?.flush()
         } catch {
             try? await metadata.close()
+            try? await storage.shutdown()
             throw error
         }
         try await metadata.close()
+        try await storage.shutdown()
         logger.info("stopped")
     }
 
@@ -83,7 +93,7 @@ public final class RegistryApplication: Service {
             logger: logger,
             tls: tls)
         logger.info("starting", metadata: [
-            "root": "\(configuration.root)", "metadata": "\(configuration.metadata.driver.rawValue)", "read_only": "\(configuration.readOnly)",
+            "root": "\(configuration.root)", "metadata": "\(configuration.metadata.driver.rawValue)", "storage": "\(configuration.blobStorage.driver.rawValue)", "read_only": "\(configuration.readOnly)",
             "deletes": "\(configuration.deletesEnabled)", "tls": "\(tls != nil)",
         ])
         let onBound = self.onBound

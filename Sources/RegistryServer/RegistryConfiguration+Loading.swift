@@ -65,6 +65,21 @@ extension RegistryConfiguration {
                 configuration.proxies.append(proxy)
             }
         }
+        if configuration.blobStorage.driver == .s3 {
+            let s3 = configuration.blobStorage
+            for (key, value) in [("storage.s3.endpoint", s3.endpoint), ("storage.s3.bucket", s3.bucket), ("storage.s3.access_key", s3.accessKey)]
+            where value == nil {
+                throw ConfigurationError.invalidValue(key: key, value: "", expected: "a value when storage.driver is s3")
+            }
+            if s3.secretKey == nil && s3.secretKeyFile == nil {
+                throw ConfigurationError.invalidValue(key: "storage.s3.secret_key", value: "", expected: "a value (or storage.s3.secret_key_file) when storage.driver is s3")
+            }
+            if !configuration.proxies.isEmpty {
+                // The cache serves a blob to waiting clients while it arrives, from the upload's
+                // data; on object storage that data is visible only once written whole.
+                throw ConfigurationError.invalidValue(key: "storage.driver", value: "s3", expected: "filesystem for a pull-through cache (not yet supported on object storage)")
+            }
+        }
         if configuration.metadata.driver == .postgres, configuration.metadata.url == nil {
             throw ConfigurationError.invalidValue(key: "metadata.url", value: "", expected: "a postgres:// URL when metadata.driver is postgres")
         }

@@ -65,6 +65,8 @@ public struct RegistryConfiguration: Sendable, Equatable {
     /// Where the metadata lives: SQLite under the root (one machine), or PostgreSQL (several
     /// replicas sharing one database).
     public var metadata = MetadataSettings()
+    /// Where blob bytes live: files under the root, or an S3-compatible bucket.
+    public var blobStorage = BlobStorageSettings()
 
     public init() {}
 
@@ -107,6 +109,50 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["storage", "min_free"]) { config, value throws(ConfigurationError) in
             config.minimumFreeSpace = try FreeSpaceFloorParser.parse(value, key: "storage.min_free")
+        },
+        .init(path: ["storage", "driver"]) { config, value throws(ConfigurationError) in
+            guard let driver = BlobStorageSettings.Driver(rawValue: value.lowercased()) else {
+                throw .invalidValue(key: "storage.driver", value: value, expected: "filesystem or s3")
+            }
+            config.blobStorage.driver = driver
+        },
+        .init(path: ["storage", "s3", "endpoint"]) { config, value throws(ConfigurationError) in
+            guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                throw .invalidValue(key: "storage.s3.endpoint", value: value, expected: "http(s)://host[:port]")
+            }
+            config.blobStorage.endpoint = value
+        },
+        .init(path: ["storage", "s3", "region"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.region = value
+        },
+        .init(path: ["storage", "s3", "bucket"]) { config, value throws(ConfigurationError) in
+            guard value.utf8.count >= 3 else { throw .invalidValue(key: "storage.s3.bucket", value: value, expected: "a bucket name") }
+            config.blobStorage.bucket = value
+        },
+        .init(path: ["storage", "s3", "prefix"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.prefix = value
+        },
+        .init(path: ["storage", "s3", "path_style"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.pathStyle = try BooleanParser.parse(value, key: "storage.s3.path_style")
+        },
+        .init(path: ["storage", "s3", "access_key"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.accessKey = value
+        },
+        .init(path: ["storage", "s3", "secret_key"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.secretKey = value
+        },
+        .init(path: ["storage", "s3", "secret_key_file"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.secretKeyFile = try ExistingFile.path(value, key: "storage.s3.secret_key_file")
+        },
+        .init(path: ["storage", "s3", "ca"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.ca = try ExistingFile.path(value, key: "storage.s3.ca")
+        },
+        .init(path: ["storage", "s3", "part_size"]) { config, value throws(ConfigurationError) in
+            let size = try ByteCountParser.parse(value, key: "storage.s3.part_size")
+            guard (Int64(5 << 20)...Int64(1 << 30)).contains(size) else {
+                throw .invalidValue(key: "storage.s3.part_size", value: value, expected: "5MiB to 1GiB")
+            }
+            config.blobStorage.partSize = size
         },
         .init(path: ["metadata", "driver"]) { config, value throws(ConfigurationError) in
             guard let driver = MetadataSettings.Driver(rawValue: value.lowercased()) else {

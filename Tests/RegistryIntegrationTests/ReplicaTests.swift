@@ -11,17 +11,44 @@ import Testing
 /// The database `scripts/engines/start.sh` started, if any.
 private let replicaPostgresURL = ProcessInfo.processInfo.environment["REGISTRY_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
+/// Where the replicas keep blobs: a shared root, or the bucket `scripts/engines/start.sh`'s
+/// radosgw serves (when it runs).
+enum ReplicaStorage: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sharedRoot
+    case s3
+
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+    static var available: [ReplicaStorage] { environment["REGISTRY_TEST_S3_ENDPOINT"] == nil ? [.sharedRoot] : [.sharedRoot, .s3] }
+    var testDescription: String { rawValue }
+
+    func apply(to configuration: inout RegistryConfiguration, prefix: String) {
+        guard self == .s3 else { return }
+        let environment = Self.environment
+        configuration.blobStorage.driver = .s3
+        configuration.blobStorage.endpoint = environment["REGISTRY_TEST_S3_ENDPOINT"]
+        configuration.blobStorage.bucket = environment["REGISTRY_TEST_S3_BUCKET"]
+        configuration.blobStorage.region = environment["REGISTRY_TEST_S3_REGION"] ?? "us-east-1"
+        configuration.blobStorage.accessKey = environment["REGISTRY_TEST_S3_ACCESS_KEY"]
+        configuration.blobStorage.secretKey = environment["REGISTRY_TEST_S3_SECRET_KEY"]
+        configuration.blobStorage.prefix = prefix
+        // Small parts: the tests' blobs cross part boundaries.
+        configuration.blobStorage.partSize = 5 << 20
+    }
+}
+
 @Suite(
     "Replicas on one PostgreSQL database",
     .enabled(if: replicaPostgresURL != nil, "set REGISTRY_TEST_POSTGRES_URL (eval \"$(scripts/engines/start.sh)\") to run"))
 struct ReplicaTests {
     static let postgresURL = replicaPostgresURL
 
-    /// Replicas A and B sharing a root and a fresh schema of the database.
-    static func withReplicas(_ body: (RegistryClient, RegistryClient) async throws -> Void) async throws {
+    /// Replicas A and B sharing a fresh schema of the database and the blob storage (a root, or a
+    /// fresh key prefix of the bucket).
+    static func withReplicas(_ storage: ReplicaStorage, _ body: (RegistryClient, RegistryClient) async throws -> Void) async throws {
         let root = try TestRegistry.makeTemporaryDirectory()
         let schema = "replicas_\(UInt32.random(in: .min ... .max))"
         let configure: @Sendable (inout RegistryConfiguration) -> Void = { configuration in
+            storage.apply(to: &configuration, prefix: schema + "/")
             configuration.metadata.driver = .postgres
             configuration.metadata.url = postgresURL
             configuration.metadata.schema = schema
@@ -48,8 +75,9 @@ struct ReplicaTests {
         await b.stop()
     }
 
-    @Test func anImagePushedThroughOneReplicaIsPulledThroughTheOther() async throws {
-        try await Self.withReplicas { a, b in
+    @Test(arguments: ReplicaStorage.available)
+    func anImagePushedThroughOneReplicaIsPulledThroughTheOther(_ storage: ReplicaStorage) async throws {
+        try await Self.withReplicas(storage) { a, b in
             let (manifest, digest) = try await a.pushImage(to: "team/app", tag: "v1")
             let pulled = try await b.request(.GET, "/v2/team/app/manifests/v1", headers: [("Accept", MediaType.ociManifest)])
             #expect(pulled.bytes == manifest)
@@ -58,8 +86,9 @@ struct ReplicaTests {
         }
     }
 
-    @Test func aChunkedUploadWhoseChunksAlternateBetweenReplicasCompletes() async throws {
-        try await Self.withReplicas { a, b in
+    @Test(arguments: ReplicaStorage.available)
+    func aChunkedUploadWhoseChunksAlternateBetweenReplicasCompletes(_ storage: ReplicaStorage) async throws {
+        try await Self.withReplicas(storage) { a, b in
             let data = RegistryClient.randomBytes(600_000)
             let location = try #require(try await a.request(.POST, "/v2/team/app/blobs/uploads/").header("Location"))
             let chunk = 100_000
@@ -77,8 +106,9 @@ struct ReplicaTests {
         }
     }
 
-    @Test func aTagMovedOnOneReplicaIsServedByTheOtherWithinASecond() async throws {
-        try await Self.withReplicas { a, b in
+    @Test(arguments: ReplicaStorage.available)
+    func aTagMovedOnOneReplicaIsServedByTheOtherWithinASecond(_ storage: ReplicaStorage) async throws {
+        try await Self.withReplicas(storage) { a, b in
             let config = try await a.pushBlob(Array("{}".utf8), to: "team/app")
             for round in 0..<5 {
                 var object = try JSONSerialization.jsonObject(with: Data(try RegistryClient.emptyImageManifest(config: config, size: 2))) as! [String: Any]
@@ -101,8 +131,9 @@ struct ReplicaTests {
         }
     }
 
-    @Test func collectionsOnOneReplicaLoseNothingPushedThroughTheOther() async throws {
-        try await Self.withReplicas { a, b in
+    @Test(arguments: ReplicaStorage.available)
+    func collectionsOnOneReplicaLoseNothingPushedThroughTheOther(_ storage: ReplicaStorage) async throws {
+        try await Self.withReplicas(storage) { a, b in
             var pushed: [(String, [UInt8])] = []
             for index in 0..<8 {
                 let (manifest, _) = try await b.pushImage(to: "team/app", tag: "t\(index)")
