@@ -25,6 +25,18 @@ extension Registry {
         return reader
     }
 
+    /// Where a client can fetch a blob the repository may read straight from the storage, when
+    /// downloads are redirected (``RegistryOptions/blobRedirectLifetime``, an object store); nil
+    /// when the bytes are to be streamed. `BLOB_UNKNOWN` for a blob the repository may not read:
+    /// a URL is only handed out after the same checks as the bytes.
+    public func blobRedirect(_ digest: Digest, in repository: RepositoryName) async throws -> String? {
+        guard let lifetime = options.blobRedirectLifetime, let store = blobs as? any RedirectingBlobStore,
+              proxy?.route(for: repository) == nil
+        else { return nil }
+        _ = try await blobSize(digest, in: repository)
+        return try store.redirectURL(for: digest, expiresIn: lifetime)
+    }
+
     /// A blob's bytes for a download: stored, or (in a cached upstream's namespace) arriving.
     public func blobContent(_ digest: Digest, in repository: RepositoryName) async throws -> BlobContent {
         if let route = proxy?.route(for: repository) {

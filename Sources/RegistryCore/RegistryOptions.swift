@@ -14,6 +14,9 @@ public struct RegistryOptions: Sendable {
     public var maxManifestBytes: Int
     /// `/readyz` reports not ready while the storage's file system has less free space than this.
     public var minimumFreeSpace: FreeSpaceFloor
+    /// With a blob store that can hand out URLs (object storage), blob downloads are answered
+    /// with a redirect to a URL valid this long instead of the bytes; nil streams them.
+    public var blobRedirectLifetime: Duration?
 
     public init(
         deletesEnabled: Bool = true,
@@ -21,7 +24,8 @@ public struct RegistryOptions: Sendable {
         defaultPlatform: Platform = Platform(os: "linux", architecture: "amd64"),
         uploadExpiry: Duration = .seconds(24 * 3600),
         maxManifestBytes: Int = 4 * 1024 * 1024,
-        minimumFreeSpace: FreeSpaceFloor = .disabled
+        minimumFreeSpace: FreeSpaceFloor = .disabled,
+        blobRedirectLifetime: Duration? = nil
     ) {
         self.deletesEnabled = deletesEnabled
         self.readOnly = readOnly
@@ -29,5 +33,6 @@ public struct RegistryOptions: Sendable {
         self.uploadExpiry = uploadExpiry
         self.maxManifestBytes = maxManifestBytes
         self.minimumFreeSpace = minimumFreeSpace
+        self.blobRedirectLifetime = blobRedirectLifetime
     }
 }

@@ -20,6 +20,12 @@ extension RegistryResponder {
             headers.add(name: "Content-Length", value: "\(size)")
             return Response(status: .ok, headers: headers)
         }
+        if let url = try await registry.blobRedirect(digest, in: repository) {
+            // Every client (docker, podman, skopeo, containerd) follows it, without credentials.
+            return Response(status: .temporaryRedirect, headers: [
+                "Location": url, "Docker-Content-Digest": digest.description, "Content-Length": "0",
+            ])
+        }
         let reader: any BlobReader
         switch try await registry.blobContent(digest, in: repository) {
         case .stored(let stored):

@@ -350,3 +350,9 @@ struct OneBuffer: AsyncSequence, Sendable {
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer.readableBytes > 0 ? buffer : nil) }
 }
+
+extension S3BlobStore: RedirectingBlobStore {
+    public func redirectURL(for digest: Digest, expiresIn lifetime: Duration) throws -> String {
+        try presignedURL(for: digest, expiresIn: lifetime)
+    }
+}

@@ -24,6 +24,10 @@ public struct BlobStorageSettings: Sendable, Equatable {
     public var ca: String?
     /// Size of the parts uploads are streamed in (5 MiB to 1 GiB).
     public var partSize: Int64 = 16 << 20
+    /// Answer blob downloads with a `307` to a presigned URL of the bucket, valid this long,
+    /// instead of streaming the bytes through the registry.
+    public var redirect = false
+    public var redirectLifetime: Duration = .seconds(20 * 60)
 
     public init() {}
 }

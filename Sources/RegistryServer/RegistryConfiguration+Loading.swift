@@ -65,6 +65,9 @@ extension RegistryConfiguration {
                 configuration.proxies.append(proxy)
             }
         }
+        if configuration.blobStorage.redirect, configuration.blobStorage.driver != .s3 {
+            throw ConfigurationError.invalidValue(key: "storage.redirect", value: "true", expected: "false unless storage.driver is s3 (a file system has no URLs to redirect to)")
+        }
         if configuration.blobStorage.driver == .s3 {
             let s3 = configuration.blobStorage
             for (key, value) in [("storage.s3.endpoint", s3.endpoint), ("storage.s3.bucket", s3.bucket), ("storage.s3.access_key", s3.accessKey)]

@@ -77,7 +77,8 @@ public struct RegistryConfiguration: Sendable, Equatable {
     var registryOptions: RegistryOptions {
         RegistryOptions(
             deletesEnabled: deletesEnabled, readOnly: readOnly, defaultPlatform: defaultPlatform,
-            uploadExpiry: uploadExpiry, minimumFreeSpace: minimumFreeSpace)
+            uploadExpiry: uploadExpiry, minimumFreeSpace: minimumFreeSpace,
+            blobRedirectLifetime: blobStorage.driver == .s3 && blobStorage.redirect ? blobStorage.redirectLifetime : nil)
     }
 }
 
@@ -146,6 +147,9 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["storage", "s3", "ca"]) { config, value throws(ConfigurationError) in
             config.blobStorage.ca = try ExistingFile.path(value, key: "storage.s3.ca")
+        },
+        .init(path: ["storage", "redirect"]) { config, value throws(ConfigurationError) in
+            config.blobStorage.redirect = try BooleanParser.parse(value, key: "storage.redirect")
         },
         .init(path: ["storage", "s3", "part_size"]) { config, value throws(ConfigurationError) in
             let size = try ByteCountParser.parse(value, key: "storage.s3.part_size")

@@ -47,6 +47,13 @@ extension BlobStore {
     }
 }
 
+/// A blob store whose blobs a client can fetch from the storage itself (an object store's
+/// presigned URLs), so that the registry answers a download with a redirect instead of the bytes.
+public protocol RedirectingBlobStore: BlobStore {
+    /// A URL that serves the blob's bytes (ranges too) to whoever holds it, for `lifetime`.
+    func redirectURL(for digest: Digest, expiresIn lifetime: Duration) throws -> String
+}
+
 /// An opened blob. The holder must either call ``close()`` or take the descriptor with
 /// ``takeFileHandleForSendfile()``.
 public protocol BlobReader: Sendable {

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import NIOHTTP1
 import RegistryModel
 import RegistryServer
@@ -44,11 +46,14 @@ struct ReplicaTests {
 
     /// Replicas A and B sharing a fresh schema of the database and the blob storage (a root, or a
     /// fresh key prefix of the bucket).
-    static func withReplicas(_ storage: ReplicaStorage, _ body: (RegistryClient, RegistryClient) async throws -> Void) async throws {
+    static func withReplicas(
+        _ storage: ReplicaStorage, redirect: Bool = false, _ body: (RegistryClient, RegistryClient) async throws -> Void
+    ) async throws {
         let root = try TestRegistry.makeTemporaryDirectory()
         let schema = "replicas_\(UInt32.random(in: .min ... .max))"
         let configure: @Sendable (inout RegistryConfiguration) -> Void = { configuration in
             storage.apply(to: &configuration, prefix: schema + "/")
+            configuration.blobStorage.redirect = redirect
             configuration.metadata.driver = .postgres
             configuration.metadata.url = postgresURL
             configuration.metadata.schema = schema
@@ -145,6 +150,36 @@ struct ReplicaTests {
                 let reply = try await a.request(.GET, "/v2/team/app/manifests/\(tag)", headers: [("Accept", MediaType.ociManifest)])
                 #expect(reply.bytes == manifest)
             }
+        }
+    }
+
+    @Test(.enabled(if: ReplicaStorage.available.contains(.s3), "needs the radosgw of scripts/engines/start.sh"))
+    func blobDownloadsRedirectToAPresignedURLOfTheBucket() async throws {
+        try await Self.withReplicas(.s3, redirect: true) { a, b in
+            let bytes = RegistryClient.randomBytes(300_000)
+            let digest = try await a.pushBlob(bytes, to: "team/app")
+            let noRedirects = HTTPClient(configuration: .init(redirectConfiguration: .disallow))
+            do {
+                var direct = b
+                direct.http = noRedirects
+                let answer = try await direct.request(.GET, "/v2/team/app/blobs/\(digest)")
+                #expect(answer.status == .temporaryRedirect)
+                #expect(answer.header("Docker-Content-Digest") == digest.description)
+                let location = try #require(answer.header("Location"))
+                #expect(location.contains("X-Amz-Signature="))
+                // The URL alone, without the registry or credentials, fetches the bytes.
+                let fetched = try await HTTPClient.shared.execute(HTTPClientRequest(url: location), timeout: .seconds(30))
+                #expect(try await fetched.body.collect(upTo: 1 << 20) == ByteBuffer(bytes: bytes))
+                // A blob the repository may not read gets no URL.
+                let elsewhere = try await direct.request(.GET, "/v2/team/other/blobs/\(digest)")
+                #expect(elsewhere.status == .notFound)
+                // HEAD answers itself.
+                #expect(try await direct.request(.HEAD, "/v2/team/app/blobs/\(digest)").header("Content-Length") == "300000")
+            } catch {
+                try? await noRedirects.shutdown()
+                throw error
+            }
+            try await noRedirects.shutdown()
         }
     }
 }
