@@ -10,18 +10,28 @@ struct RootOptions: ParsableArguments {
     @Option(help: "YAML configuration file (gc, retention rules).")
     var config: String?
 
-    /// Opens the root, runs `body`, closes the root.
-    func withRoot<T>(_ body: (RootMaintenance) async throws -> T) async throws -> T {
+    /// The configuration these options and the environment name (`serve`'s, without its flags).
+    func loadConfiguration() async throws -> RegistryConfiguration {
         var flags: [String: String] = [:]
         flags["storage.root"] = root
-        let configuration: RegistryConfiguration
         do {
-            configuration = try await RegistryConfiguration.load(flags: flags, configFile: config)
+            return try await RegistryConfiguration.load(flags: flags, configFile: config)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
+    }
+
+    /// Logs warnings and errors only: the commands print their own report.
+    static var logger: Logger {
         var logger = Logger(label: "registry")
         logger.logLevel = .warning
+        return logger
+    }
+
+    /// Opens the root, runs `body`, closes the root.
+    func withRoot<T>(_ body: (RootMaintenance) async throws -> T) async throws -> T {
+        let configuration = try await loadConfiguration()
+        let logger = Self.logger
         let maintenance: RootMaintenance
         do {
             maintenance = try await RootMaintenance.open(configuration, logger: logger)
@@ -127,23 +137,9 @@ struct MigrateSchemaCommand: AsyncParsableCommand {
             nothing, when the database is newer than this registry.
             """)
 
-    @Option(help: "Storage root directory (SQLite: default ./data, or storage.root from --config).")
-    var root: String?
-
-    @Option(help: "YAML configuration file (metadata.*).")
-    var config: String?
+    @OptionGroup var root: RootOptions
 
     func run() async throws {
-        var flags: [String: String] = [:]
-        flags["storage.root"] = root
-        let configuration: RegistryConfiguration
-        do {
-            configuration = try await RegistryConfiguration.load(flags: flags, configFile: config)
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        }
-        var logger = Logger(label: "registry")
-        logger.logLevel = .warning
-        print(try await RootMaintenance.migrateSchema(configuration, logger: logger))
+        print(try await RootMaintenance.migrateSchema(try await root.loadConfiguration(), logger: RootOptions.logger))
     }
 }
