@@ -27,10 +27,14 @@ public struct RootMaintenance: Sendable {
     /// `registry migrate-schema`: opening the database has brought its schema to this binary's
     /// version (or refused a newer one); says which.
     public static func migrateSchema(_ configuration: RegistryConfiguration, logger: Logger) async throws -> String {
+        let layout = StorageLayout(root: FilePath(configuration.root))
+        guard configuration.metadata.driver != .sqlite || FileManager.default.fileExists(atPath: layout.metadataDatabase.string) else {
+            throw MaintenanceError.noRegistryRoot(configuration.root)
+        }
         let database = try await MetadataOpening.database(configuration, readerCount: 1, logger: logger)
         try await database.close()
         let driver = configuration.metadata.driver
-        let place = driver == .sqlite ? StorageLayout(root: FilePath(configuration.root)).metadataDatabase.string : "PostgreSQL"
+        let place = driver == .sqlite ? layout.metadataDatabase.string : "PostgreSQL"
         return "metadata schema of \(place) (\(driver.rawValue)) is at version \(type(of: database).schemaVersion), this registry's"
     }
 

@@ -140,6 +140,10 @@ struct MigrateSchemaCommand: AsyncParsableCommand {
     @OptionGroup var root: RootOptions
 
     func run() async throws {
-        print(try await RootMaintenance.migrateSchema(try await root.loadConfiguration(), logger: RootOptions.logger))
+        do {
+            print(try await RootMaintenance.migrateSchema(try await root.loadConfiguration(), logger: RootOptions.logger))
+        } catch let error as MaintenanceError {
+            throw ValidationError(error.description)
+        }
     }
 }
