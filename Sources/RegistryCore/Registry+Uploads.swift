@@ -61,8 +61,14 @@ extension Registry {
     ) async throws -> UploadStatus where Body.Element == ByteBuffer {
         try requireWritable(repository)
         return try await withSession(id, in: repository) { state in
+            let start = state.length
             try await self.append(body, to: id, state: &state, range: range)
-            try await self.metadata.updateUpload(id, committedLength: state.length)
+            // Only if nobody moved the session meanwhile: its expiry, or a request on another
+            // replica writing at the same offset. Then this request's bytes are not acknowledged;
+            // the data file may hold either writer's bytes, and the state here is not to be kept.
+            guard try await self.metadata.updateUpload(id, committedLength: state.length, from: start) else {
+                throw SessionMovedElsewhere()
+            }
             return (UploadStatus(id: id, length: state.length), keep: true)
         }
     }
@@ -196,6 +202,16 @@ extension Registry {
             let (result, keep) = try await body(&state)
             await sessions.release(id, state: keep ? state : nil)
             return result
+        } catch is SessionMovedElsewhere {
+            // What this process holds of the session is stale: the next request reloads it.
+            await sessions.release(id, state: nil)
+            guard (try? await metadata.upload(id)) != nil else {
+                throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
+            }
+            throw RegistryError(
+                .blobUploadInvalid,
+                message: "another request wrote to this upload at the same time; ask for its status (GET) and resume from the Range it reports",
+                detail: ["session": id.value])
         } catch {
             // `append` has rolled `state` back to the session's last committed length.
             let stillExists = (try? await metadata.upload(id)) != nil
@@ -318,3 +334,7 @@ extension Registry {
         "0-\(max(length - 1, 0))"
     }
 }
+
+/// A chunk's record could not be moved: the session's record changed or went while the chunk was
+/// written (see ``Registry/appendChunk(_:to:in:range:)``).
+private struct SessionMovedElsewhere: Error {}

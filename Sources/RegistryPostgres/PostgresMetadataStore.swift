@@ -378,9 +378,12 @@ public final class PostgresMetadataStore: MetadataStore {
         return nil
     }
 
-    public func updateUpload(_ id: UploadID, committedLength: Int64) async throws {
+    public func updateUpload(_ id: UploadID, committedLength: Int64, from previousLength: Int64) async throws -> Bool {
         try await commits.commit(.init(
-            query: "UPDATE uploads SET committed_length = \(committedLength), updated_at = \(Self.now) WHERE id = \(id.value)"))
+            query: """
+                UPDATE uploads SET committed_length = \(committedLength), updated_at = \(Self.now)
+                WHERE id = \(id.value) AND committed_length = \(previousLength) RETURNING id
+                """)) > 0
     }
 
     public func deleteUpload(_ id: UploadID) async throws {

@@ -232,8 +232,8 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
     public func createUpload(_ upload: UploadRecord) async throws { try await base.createUpload(upload) }
     public func upload(_ id: UploadID) async throws -> UploadRecord? { try await base.upload(id) }
 
-    public func updateUpload(_ id: UploadID, committedLength: Int64) async throws {
-        try await base.updateUpload(id, committedLength: committedLength)
+    public func updateUpload(_ id: UploadID, committedLength: Int64, from previousLength: Int64) async throws -> Bool {
+        try await base.updateUpload(id, committedLength: committedLength, from: previousLength)
     }
 
     public func deleteUpload(_ id: UploadID) async throws { try await base.deleteUpload(id) }

@@ -38,7 +38,10 @@ public protocol MetadataStore: Sendable {
     // Upload sessions
     func createUpload(_ upload: UploadRecord) async throws
     func upload(_ id: UploadID) async throws -> UploadRecord?
-    func updateUpload(_ id: UploadID, committedLength: Int64) async throws
+    /// Records that the session now holds `committedLength` bytes, if it held `previousLength`:
+    /// false, changing nothing, when the record is gone (expired, cancelled, finished) or another
+    /// process (a replica) moved it meanwhile.
+    func updateUpload(_ id: UploadID, committedLength: Int64, from previousLength: Int64) async throws -> Bool
     func deleteUpload(_ id: UploadID) async throws
     /// Ends a session whose data becomes blob `digest`, and lets `repository` read that blob,
     /// in one transaction. `data` (which makes sure the bytes are in place) runs inside it,

@@ -424,10 +424,11 @@ public final class SQLiteMetadataStore: MetadataStore {
         return try rows.first.map { try Self.uploadRecord($0, id: id) }
     }
 
-    public func updateUpload(_ id: UploadID, committedLength: Int64) async throws {
-        try await commits.commit(.init(
-            sql: "UPDATE uploads SET committed_length = ?, updated_at = ? WHERE id = ?",
-            binds: [.int64(committedLength), .int64(Self.now), .text(id.value)]))
+    public func updateUpload(_ id: UploadID, committedLength: Int64, from previousLength: Int64) async throws -> Bool {
+        let updated = try await commits.commit(.init(
+            sql: "UPDATE uploads SET committed_length = ?, updated_at = ? WHERE id = ? AND committed_length = ? RETURNING id",
+            binds: [.int64(committedLength), .int64(Self.now), .text(id.value), .int64(previousLength)]))
+        return !updated.isEmpty
     }
 
     public func deleteUpload(_ id: UploadID) async throws {

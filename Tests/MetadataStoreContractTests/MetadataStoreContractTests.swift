@@ -48,8 +48,12 @@ struct MetadataStoreContractTests {
             let id = UploadID()
             let old = Date(timeIntervalSinceNow: -3600)
             try await store.createUpload(UploadRecord(id: id, repository: repository, createdAt: old, updatedAt: old))
-            try await store.updateUpload(id, committedLength: 42)
+            #expect(try await store.updateUpload(id, committedLength: 42, from: 0))
             #expect(try await store.upload(id)?.committedLength == 42)
+            // A writer that saw an older length, or a session that is gone, changes nothing.
+            #expect(try await store.updateUpload(id, committedLength: 50, from: 0) == false)
+            #expect(try await store.upload(id)?.committedLength == 42)
+            #expect(try await store.updateUpload(UploadID(), committedLength: 1, from: 0) == false)
             #expect(try await store.uploads(notUpdatedSince: Date(timeIntervalSinceNow: -60)).isEmpty)
             #expect(try await store.uploads(notUpdatedSince: Date(timeIntervalSinceNow: 60)).map(\.id) == [id])
             try await store.finishUpload(id, linking: DigestHasher.digest(of: [3]), size: 1, into: repository, storing: {})
