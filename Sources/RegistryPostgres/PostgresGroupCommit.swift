@@ -1,6 +1,6 @@
 import Logging
-import NIOConcurrencyHelpers
 import PostgresNIO
+import RegistryStorage
 
 /// Single-statement writes that arrive while another write holds the lock, committed together:
 /// the PostgreSQL counterpart of `GroupCommitQueue` (upload sessions, finished uploads, blob
@@ -21,67 +21,31 @@ final class PostgresGroupCommit: Sendable {
         var query: PostgresQuery
     }
 
-    private struct Waiting: Sendable {
-        var write: Write
-        var continuation: CheckedContinuation<Int, any Error>
-    }
-
-    private struct State {
-        var queue: [Waiting] = []
-        var isCommitting = false
-    }
-
     /// Writes per transaction at most, so that a transaction stays short.
     static let maximumBatch = 64
 
-    private let state = NIOLockedValueBox(State())
-    private let client: PostgresClient
-    private let lock: PostgresWriteLock
-    private let logger: Logger
+    private let batcher: WriteBatcher<Write, Int>
 
     init(client: PostgresClient, lock: PostgresWriteLock, logger: Logger) {
-        self.client = client
-        self.lock = lock
-        self.logger = logger
+        batcher = WriteBatcher(maximumBatch: Self.maximumBatch) { writes in
+            do {
+                return try await lock.withQueue {
+                    try await client.withConnection { connection in
+                        await Self.run(writes, on: connection, lock: lock, logger: logger)
+                    }
+                }
+            } catch {
+                // No connection: nothing of the batch was tried.
+                return Array(repeating: .failure(error), count: writes.count)
+            }
+        }
     }
 
     /// Returns once `write` is committed, with the number of rows its statement returned, or
     /// throws what made it fail.
     @discardableResult
     func commit(_ write: Write) async throws -> Int {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-            let startsCommitter = state.withLockedValue { state in
-                state.queue.append(Waiting(write: write, continuation: continuation))
-                defer { state.isCommitting = true }
-                return !state.isCommitting
-            }
-            if startsCommitter {
-                Task { await self.commitUntilEmpty() }
-            }
-        }
-    }
-
-    private func commitUntilEmpty() async {
-        while true {
-            let batch = state.withLockedValue { state -> [Waiting] in
-                if state.queue.isEmpty { state.isCommitting = false }
-                let batch = state.queue.prefix(Self.maximumBatch)
-                state.queue.removeFirst(batch.count)
-                return Array(batch)
-            }
-            if batch.isEmpty { return }
-            let writes = batch.map(\.write)
-            let outcomes: [Result<Int, any Error>]
-            do {
-                outcomes = try await lock.withQueue {
-                    try await self.client.withConnection { connection in await self.run(writes, on: connection) }
-                }
-            } catch {
-                // No connection: nothing of the batch was tried.
-                outcomes = Array(repeating: .failure(error), count: batch.count)
-            }
-            for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(with: outcome) }
-        }
+        try await batcher.submit(write)
     }
 
     /// A statement failed and aborted the transaction; carries its error out of the first pass.
@@ -90,7 +54,9 @@ final class PostgresGroupCommit: Sendable {
     }
 
     /// Runs the writes in one write transaction; called with the in-process queue held.
-    private func run(_ writes: [Write], on connection: PostgresConnection) async -> [Result<Int, any Error>] {
+    private static func run(
+        _ writes: [Write], on connection: PostgresConnection, lock: PostgresWriteLock, logger: Logger
+    ) async -> [Result<Int, any Error>] {
         do {
             return try await lock.inTransaction(on: connection, logger: logger) { db in
                 var outcomes: [Result<Int, any Error>] = []
@@ -112,7 +78,7 @@ final class PostgresGroupCommit: Sendable {
         } catch let failure as StatementFailed where writes.count == 1 {
             return [.failure(failure.underlying)]
         } catch is StatementFailed {
-            return await runIsolatingEach(writes, on: connection)
+            return await runIsolatingEach(writes, on: connection, lock: lock, logger: logger)
         } catch {
             // `BEGIN`, the lock or `COMMIT` failed: nothing of the batch is committed.
             return Array(repeating: .failure(error), count: writes.count)
@@ -120,7 +86,9 @@ final class PostgresGroupCommit: Sendable {
     }
 
     /// The second pass: each statement inside a savepoint, so that one failing undoes only itself.
-    private func runIsolatingEach(_ writes: [Write], on connection: PostgresConnection) async -> [Result<Int, any Error>] {
+    private static func runIsolatingEach(
+        _ writes: [Write], on connection: PostgresConnection, lock: PostgresWriteLock, logger: Logger
+    ) async -> [Result<Int, any Error>] {
         do {
             return try await lock.inTransaction(on: connection, logger: logger) { db in
                 var outcomes: [Result<Int, any Error>] = []

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import SQLiteNIO
 
 /// Single-statement writes that arrive while the writer connection is busy, committed together.
@@ -21,62 +20,28 @@ final class GroupCommitQueue: Sendable {
         var binds: [SQLiteData]
     }
 
-    private struct Waiting: Sendable {
-        var write: Write
-        var continuation: CheckedContinuation<[SQLiteRow], any Error>
-    }
-
-    private struct State {
-        var queue: [Waiting] = []
-        var isCommitting = false
-    }
-
     /// Writes per transaction at most, so that a transaction stays short.
     static let maximumBatch = 64
 
-    private let state = NIOLockedValueBox(State())
-    private let connection: SQLiteConnection
-    private let writeLock: AsyncSerialLock
+    private let batcher: WriteBatcher<Write, [SQLiteRow]>
 
     init(connection: SQLiteConnection, writeLock: AsyncSerialLock) {
-        self.connection = connection
-        self.writeLock = writeLock
+        batcher = WriteBatcher(maximumBatch: Self.maximumBatch) { writes in
+            await (try? writeLock.withLock { await Self.run(writes, on: connection) })
+                ?? Array(repeating: .failure(CancellationError()), count: writes.count)
+        }
     }
 
     /// Returns once `write` is committed, with the rows its statement returned, or throws what
     /// made it fail.
     @discardableResult
     func commit(_ write: Write) async throws -> [SQLiteRow] {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[SQLiteRow], any Error>) in
-            let startsCommitter = state.withLockedValue { state in
-                state.queue.append(Waiting(write: write, continuation: continuation))
-                defer { state.isCommitting = true }
-                return !state.isCommitting
-            }
-            if startsCommitter {
-                Task { await self.commitUntilEmpty() }
-            }
-        }
-    }
-
-    private func commitUntilEmpty() async {
-        while true {
-            let batch = state.withLockedValue { state -> [Waiting] in
-                if state.queue.isEmpty { state.isCommitting = false }
-                let batch = state.queue.prefix(Self.maximumBatch)
-                state.queue.removeFirst(batch.count)
-                return Array(batch)
-            }
-            if batch.isEmpty { return }
-            let outcomes = await (try? writeLock.withLock { await self.run(batch.map(\.write)) })
-                ?? Array(repeating: .failure(CancellationError()), count: batch.count)
-            for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(with: outcome) }
-        }
+        try await batcher.submit(write)
     }
 
     /// Runs the writes in one transaction (a lone write without preparation in none); called
     /// with the write lock held.
-    private func run(_ writes: [Write]) async -> [Result<[SQLiteRow], any Error>] {
+    private static func run(_ writes: [Write], on connection: SQLiteConnection) async -> [Result<[SQLiteRow], any Error>] {
         if writes.count == 1, writes[0].preparation == nil {
             return [await outcome(of: writes[0], on: connection)]
         }
@@ -93,7 +58,7 @@ final class GroupCommitQueue: Sendable {
     }
 
     /// Runs one write's preparation, then its statement unless the preparation failed.
-    private func outcome(of write: Write, on db: SQLiteConnection) async -> Result<[SQLiteRow], any Error> {
+    private static func outcome(of write: Write, on db: SQLiteConnection) async -> Result<[SQLiteRow], any Error> {
         do {
             try await write.preparation?()
             return .success(try await db.query(write.sql, write.binds))
