@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import RegistryS3
 import RegistryStorage
 
@@ -12,17 +13,21 @@ struct ObjectChunks: AsyncSequence, Sendable {
 
     let client: S3Client
     let chunkSize: Int
+    /// The first piece's GET, already answered, when the caller started it (see
+    /// ``ObjectBlobReader``); read by the first iterator only.
+    var firstResponse: S3ObjectStream? = nil
     /// Finds the pieces when the sequence is first read (a session's segments are listed then).
     let pieces: @Sendable () async throws -> [ObjectPiece]
 
     func makeAsyncIterator() -> Iterator {
-        Iterator(client: client, chunkSize: Swift.max(1, chunkSize), resolve: pieces)
+        Iterator(client: client, chunkSize: Swift.max(1, chunkSize), resolve: pieces, firstResponse: firstResponse)
     }
 
     struct Iterator: AsyncIteratorProtocol {
         let client: S3Client
         let chunkSize: Int
         let resolve: @Sendable () async throws -> [ObjectPiece]
+        var firstResponse: S3ObjectStream?
         var pieces: [ObjectPiece]?
         var nextPiece = 0
         var body: S3ObjectBody.AsyncIterator?
@@ -77,9 +82,13 @@ struct ObjectChunks: AsyncSequence, Sendable {
                 let piece = all[nextPiece]
                 nextPiece += 1
                 guard !piece.range.isEmpty else { continue }
-                guard let object = try await client.getObject(
-                    piece.key, range: .bytes(first: piece.range.lowerBound, last: piece.range.upperBound - 1))
-                else { throw ObjectStorageError.missingObject(key: piece.key) }
+                var object = firstResponse
+                firstResponse = nil
+                if object == nil {
+                    object = try await client.getObject(
+                        piece.key, range: .bytes(first: piece.range.lowerBound, last: piece.range.upperBound - 1))
+                }
+                guard let object else { throw ObjectStorageError.missingObject(key: piece.key) }
                 guard object.contentLength == Int64(piece.range.count) else {
                     throw ObjectStorageError.unexpectedLength(key: piece.key)
                 }
@@ -91,30 +100,48 @@ struct ObjectChunks: AsyncSequence, Sendable {
     }
 }
 
-/// A stored blob: one object, read with ranged GETs. There is no file to hand to `sendfile`.
+/// A stored blob: one object. There is no file to hand to `sendfile`.
+///
+/// The blob is opened with a GET of the whole object, whose answer gives the size (no HEAD
+/// first) and whose bytes serve the first read of the whole blob, the usual pull: one round
+/// trip to the store per download. Any other range is a ranged GET of its own (the opening
+/// GET is then dropped, which closes its connection).
 final class ObjectBlobReader: BlobReader {
     let size: Int64
     var supportsSendfile: Bool { false }
     private let client: S3Client
     private let key: String
+    private let opening: Mutex<S3ObjectStream?>
 
-    init(client: S3Client, key: String, size: Int64) {
+    init(client: S3Client, key: String, opening: S3ObjectStream) {
         self.client = client
         self.key = key
-        self.size = size
+        self.size = opening.contentLength
+        self.opening = Mutex(opening)
     }
 
     func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks {
+        let opened = takeOpening()
         let piece = ObjectPiece(key: key, range: range)
-        return BlobChunks(wrapping: ObjectChunks(client: client, chunkSize: chunkSize, pieces: { [piece] }))
+        return BlobChunks(wrapping: ObjectChunks(
+            client: client, chunkSize: chunkSize, firstResponse: range == 0..<size ? opened : nil, pieces: { [piece] }))
     }
 
     func takeFileHandleForSendfile() throws -> NIOFileHandle {
         throw ObjectStorageError.noFileHandle
     }
 
-    /// Nothing is held open between reads.
-    func close() async throws {}
+    /// Drops the opening GET if no read took it.
+    func close() async throws {
+        _ = takeOpening()
+    }
+
+    private func takeOpening() -> S3ObjectStream? {
+        opening.withLock { opening in
+            defer { opening = nil }
+            return opening
+        }
+    }
 }
 
 /// A session's data, read across its segments. The segments are listed when a range is first

@@ -128,7 +128,7 @@ final class ObjectUploadWriter: UploadWriter, @unchecked Sendable {
         inFlight.append(Task {
             try await client.uploadPart(
                 key, uploadID: upload.uploadID, number: number,
-                body: .stream(OneBuffer(buffer: part), length: Int64(part.readableBytes)))
+                body: .unsignedBytes(part))
         })
         multipart?.bytes += Int64(part.readableBytes)
         filling = ByteBufferAllocator().buffer(capacity: partSize)

@@ -50,10 +50,11 @@ public final class S3BlobStore: BlobStore, UploadStore {
 
     // MARK: BlobStore
 
+    /// One GET, whose bytes the first whole read takes (see ``ObjectBlobReader``).
     public func open(_ digest: Digest) async throws -> (any BlobReader)? {
         let key = ObjectStorageLayout.blobKey(for: digest)
-        guard let info = try await client.headObject(key) else { return nil }
-        return ObjectBlobReader(client: client, key: key, size: info.size)
+        guard let opening = try await client.getObject(key) else { return nil }
+        return ObjectBlobReader(client: client, key: key, opening: opening)
     }
 
     public func size(of digest: Digest) async throws -> Int64? {
@@ -236,7 +237,7 @@ public final class S3BlobStore: BlobStore, UploadStore {
     /// body): hashing megabytes for the signature would cost more CPU than the upload's own
     /// digest, and TLS protects the bytes in transit.
     func put(_ buffer: ByteBuffer, at key: String) async throws {
-        try await client.putObject(key, body: .stream(OneBuffer(buffer: buffer), length: Int64(buffer.readableBytes)))
+        try await client.putObject(key, body: .unsignedBytes(buffer))
     }
 
     /// Bytes `range` of an object, whole in memory: only for a segment under the part size.
@@ -301,10 +302,15 @@ public final class S3BlobStore: BlobStore, UploadStore {
         return objects
     }
 
-    /// Deletes the keys, a few requests at once; missing ones are no error.
+    /// Deletes the keys, a thousand per request (DeleteObjects), a few requests at once;
+    /// missing ones are no error.
     func deleteObjects(_ keys: [String]) async throws {
         let client = self.client
-        _ = try await concurrently(keys) { try await client.deleteObject($0) }
+        if keys.count == 1 { return try await client.deleteObject(keys[0]) }
+        let batches = stride(from: 0, to: keys.count, by: S3Client.deleteBatchLimit).map {
+            Array(keys[$0..<min($0 + S3Client.deleteBatchLimit, keys.count)])
+        }
+        _ = try await concurrently(batches) { try await client.deleteObjects($0) }
     }
 
     /// `body` of every item, at most ``ObjectStorageConfiguration/requestConcurrency`` at
@@ -333,22 +339,6 @@ public final class S3BlobStore: BlobStore, UploadStore {
             return results.map { $0! }
         }
     }
-}
-
-/// One buffer as a body stream, so that it is sent unsigned rather than hashed for the signature.
-struct OneBuffer: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let buffer: ByteBuffer
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var buffer: ByteBuffer?
-        mutating func next() async -> ByteBuffer? {
-            defer { buffer = nil }
-            return buffer
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer.readableBytes > 0 ? buffer : nil) }
 }
 
 extension S3BlobStore: RedirectingBlobStore {

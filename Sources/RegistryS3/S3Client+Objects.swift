@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import Crypto
+import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -54,6 +56,34 @@ extension S3Client {
     /// Removes an object. Succeeds also when there was none, as S3 does.
     public func deleteObject(_ key: String) async throws {
         _ = try await discardingBody(S3Operation(name: "DeleteObject", method: .DELETE, key: key), success: [200, 204])
+    }
+
+    /// The most keys one DeleteObjects request takes.
+    public static let deleteBatchLimit = 1000
+
+    /// Removes up to ``deleteBatchLimit`` objects in one request (DeleteObjects); keys with no
+    /// object are no error. Throws ``S3Error`` for the first key the service failed to delete
+    /// (the others of the batch may be gone).
+    public func deleteObjects(_ keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        guard keys.count <= Self.deleteBatchLimit else {
+            throw S3ClientError.invalidArgument("DeleteObjects takes at most \(Self.deleteBatchLimit) keys, not \(keys.count)")
+        }
+        let xml = "<Delete><Quiet>true</Quiet>"
+            + keys.map { "<Object><Key>\(S3XMLElement.escape(requests.location.fullKey($0)))</Key></Object>" }.joined()
+            + "</Delete>"
+        let body = ByteBuffer(string: xml)
+        // S3 requires a checksum of the body for this call.
+        let md5 = Data(body.withUnsafeReadableBytes { Insecure.MD5.hash(data: $0) }).base64EncodedString()
+        let operation = S3Operation(
+            name: "DeleteObjects", method: .POST, key: nil, query: [("delete", "")],
+            headers: [("Content-Type", "application/xml"), ("Content-MD5", md5)], body: .bytes(body))
+        let failures = try S3ResponseParsing.deleteFailures(try await document(operation), keyPrefix: configuration.keyPrefix)
+        if let failure = failures.first {
+            throw S3Error(
+                operation: operation.name, key: failure.key, status: 200, code: failure.code, message: failure.message,
+                requestID: nil)
+        }
     }
 
     /// Copies an object within the bucket on the server, without its bytes passing through the

@@ -63,7 +63,23 @@ public final class S3Client: Sendable {
     /// Signs and sends `operation`; returns the response when its status is in `success`, and
     /// throws `S3Error` (with the parsed `<Error>` body) otherwise. The caller reads or drains
     /// the body.
+    /// A transient failure (``S3RetryPolicy``) is tried again, signed anew, when the body can
+    /// be sent again.
     func send(_ operation: S3Operation, success: Set<UInt> = [200]) async throws -> HTTPClientResponse {
+        let policy = configuration.retries
+        let attempts = operation.body.isReplayable ? policy.attempts : 1
+        var attempt = 1
+        while true {
+            do {
+                return try await sendOnce(operation, success: success)
+            } catch where attempt < attempts && S3RetryPolicy.isTransient(error) {
+                attempt += 1
+                try await Task.sleep(for: policy.delay(before: attempt))
+            }
+        }
+    }
+
+    private func sendOnce(_ operation: S3Operation, success: Set<UInt>) async throws -> HTTPClientResponse {
         let request = requests.request(for: operation, at: Date())
         // A streamed body may take long to send: only the idle timeouts watch it.
         let deadline: NIODeadline = operation.body.isStreamed ? .distantFuture : .now() + .init(configuration.timeouts.response)

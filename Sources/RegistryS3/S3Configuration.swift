@@ -13,6 +13,7 @@ public struct S3Configuration: Sendable {
     /// PEM file of CA certificates trusted besides the system's, for a gateway with a private CA.
     public var caCertificateFile: String?
     public var timeouts: S3Timeouts
+    public var retries: S3RetryPolicy
 
     public init(
         endpoint: String,
@@ -22,7 +23,8 @@ public struct S3Configuration: Sendable {
         addressing: S3Addressing = .pathStyle,
         credentials: S3Credentials,
         caCertificateFile: String? = nil,
-        timeouts: S3Timeouts = S3Timeouts()
+        timeouts: S3Timeouts = S3Timeouts(),
+        retries: S3RetryPolicy = .standard
     ) {
         self.endpoint = endpoint
         self.region = region
@@ -32,6 +34,7 @@ public struct S3Configuration: Sendable {
         self.credentials = credentials
         self.caCertificateFile = caCertificateFile
         self.timeouts = timeouts
+        self.retries = retries
     }
 }
 

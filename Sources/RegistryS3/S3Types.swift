@@ -100,3 +100,17 @@ public struct S3MultipartUpload: Sendable, Equatable {
         self.initiated = initiated
     }
 }
+
+/// A key that DeleteObjects did not delete, and why.
+public struct S3DeleteFailure: Sendable, Equatable {
+    /// Relative to the configured key prefix.
+    public var key: String
+    public var code: String?
+    public var message: String?
+
+    public init(key: String, code: String?, message: String?) {
+        self.key = key
+        self.code = code
+        self.message = message
+    }
+}

@@ -87,6 +87,26 @@ struct S3ClientIntegrationTests {
         }
     }
 
+    @Test func batchDeleteRemovesEveryKeyAndToleratesMissingOnes() async throws {
+        try await S3TestEnvironment.withClient { client in
+            let keys = (0..<25).map { "batch/\($0) ü&<x>" }
+            for key in keys { try await client.putObject(key, body: .bytes(ByteBuffer(string: key))) }
+            try await client.putObject("kept", body: .bytes(ByteBuffer(string: "kept")))
+            try await client.deleteObjects(keys + ["batch/missing"])
+            #expect(try await client.listObjectsV2(prefix: "batch/").objects.isEmpty)
+            #expect(try await client.headObject("kept") != nil)
+            try await client.deleteObjects([])
+        }
+    }
+
+    @Test func batchDeleteRefusesMoreThanAThousandKeys() async throws {
+        try await S3TestEnvironment.withClient { client in
+            await #expect(throws: S3ClientError.self) {
+                try await client.deleteObjects((0...S3Client.deleteBatchLimit).map { "k\($0)" })
+            }
+        }
+    }
+
     @Test func copyDuplicatesOnTheServer() async throws {
         try await S3TestEnvironment.withClient { client in
             let source = ByteChunks(count: 300_000, chunkSize: 1 << 16)

@@ -97,6 +97,18 @@ enum S3ResponseParsing {
         return S3ListPage(objects: objects, commonPrefixes: prefixes, continuationToken: token)
     }
 
+    /// The keys a DeleteObjects request failed to delete (a quiet request lists only those),
+    /// made relative by removing `keyPrefix`.
+    static func deleteFailures(_ data: Data, keyPrefix: String) throws -> [S3DeleteFailure] {
+        let root = try document(data, named: "DeleteResult", operation: "DeleteObjects")
+        return root.children("Error").map { element in
+            let key = element.string("Key") ?? ""
+            return S3DeleteFailure(
+                key: key.hasPrefix(keyPrefix) ? String(key.dropFirst(keyPrefix.count)) : key,
+                code: element.string("Code"), message: element.string("Message"))
+        }
+    }
+
     /// An ETag in the quoted form of the `ETag` header, so that values from headers and from
     /// documents compare equal: radosgw 16 leaves the quotes out of CopyObjectResult.
     static func quoted(_ etag: String) -> String {
