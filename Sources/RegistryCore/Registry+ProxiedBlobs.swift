@@ -38,7 +38,16 @@ extension Registry {
             }
             guard let fetch else { continue }  // linked without a transfer
             switch fetch.outcome {
-            case nil: return .arriving(fetch)
+            case nil where uploads.readsWhileWriting: return .arriving(fetch)
+            case nil:
+                // The arriving bytes cannot be read before the whole blob is stored: wait, then
+                // read it stored (or report the fetch's failure).
+                do {
+                    try await fetch.completion()
+                } catch {
+                    throw Self.upstreamFailed(route, error)
+                }
+                continue
             case .success: continue
             case .failure(let error): throw Self.upstreamFailed(route, error)
             }

@@ -120,6 +120,9 @@ public final class S3BlobStore: BlobStore, UploadStore {
 
     // MARK: UploadStore
 
+    /// A write's segment appears only when the write finishes (``ObjectUploadWriter``).
+    public var readsWhileWriting: Bool { false }
+
     public func length(of id: UploadID) async throws -> Int64? {
         let data = try await sessionData(id)
         return data.isEmpty ? nil : data.length

@@ -77,11 +77,6 @@ extension RegistryConfiguration {
             if s3.secretKey == nil && s3.secretKeyFile == nil {
                 throw ConfigurationError.invalidValue(key: "storage.s3.secret_key", value: "", expected: "a value (or storage.s3.secret_key_file) when storage.driver is s3")
             }
-            if !configuration.proxies.isEmpty {
-                // The cache serves a blob to waiting clients while it arrives, from the upload's
-                // data; on object storage that data is visible only once written whole.
-                throw ConfigurationError.invalidValue(key: "storage.driver", value: "s3", expected: "filesystem for a pull-through cache (not yet supported on object storage)")
-            }
         }
         if configuration.metadata.driver == .postgres, configuration.metadata.url == nil {
             throw ConfigurationError.invalidValue(key: "metadata.url", value: "", expected: "a postgres:// URL when metadata.driver is postgres")

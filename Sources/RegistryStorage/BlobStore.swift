@@ -75,6 +75,11 @@ public protocol BlobReader: Sendable {
 ///
 /// A session's data file is created by its first write, so opening a session costs no file work.
 public protocol UploadStore: Sendable {
+    /// Whether a reader of a session's data (``openReader(_:)``) sees bytes a writer appends
+    /// while it writes (a file does), or only once the write is finished (an object store's
+    /// objects appear whole). A pull-through cache streams arriving blobs only in the first case.
+    var readsWhileWriting: Bool { get }
+
     /// Current length of the session's data, or `nil` when nothing was written yet.
     func length(of id: UploadID) async throws -> Int64?
     /// Opens the session's data for appending at `offset` (its current length), creating it

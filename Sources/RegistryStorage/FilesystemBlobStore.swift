@@ -167,6 +167,9 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
 
     // MARK: UploadStore
 
+    /// A file is read as it grows.
+    public var readsWhileWriting: Bool { true }
+
     public func length(of id: UploadID) async throws -> Int64? {
         try await fileSystem.info(forFileAt: layout.uploadDataPath(for: id), infoAboutSymbolicLink: false)?.size
     }

@@ -71,6 +71,11 @@ public final class BlobFetch: Sendable {
         return open ? BlobFetchStream(fetch: self, range: range) : nil
     }
 
+    /// Waits until the fetch ends; throws its error if it failed.
+    public func completion() async throws {
+        _ = try await written(beyond: 0, requireVerified: true)
+    }
+
     /// Waits until more than `offset` bytes are written, or the blob is complete and verified;
     /// returns the bytes written. Throws the fetch's error if it failed.
     func written(beyond offset: Int64, requireVerified: Bool) async throws -> Int64 {
