@@ -53,9 +53,12 @@ final class PostgresGroupCommit: Sendable {
         var underlying: any Error
     }
 
-    /// Runs the writes in one write transaction; called with the in-process queue held.
+    /// Runs the writes in one write transaction; called with the in-process queue held. The
+    /// first pass runs the statements bare; when one fails (aborting the transaction), the batch
+    /// runs again with each statement inside a savepoint, so that one failing undoes only itself.
     private static func run(
-        _ writes: [Write], on connection: PostgresConnection, lock: PostgresWriteLock, logger: Logger
+        _ writes: [Write], on connection: PostgresConnection, lock: PostgresWriteLock, logger: Logger,
+        isolatingEach: Bool = false
     ) async -> [Result<Int, any Error>] {
         do {
             return try await lock.inTransaction(on: connection, logger: logger) { db in
@@ -67,53 +70,42 @@ final class PostgresGroupCommit: Sendable {
                         outcomes.append(.failure(error))
                         continue
                     }
-                    do {
-                        outcomes.append(.success(try await db.query(write.query, logger: logger).collect().count))
-                    } catch {
-                        throw StatementFailed(underlying: error)
-                    }
+                    outcomes.append(try await statement(write.query, on: db, isolated: isolatingEach, logger: logger))
                 }
                 return outcomes
             }
         } catch let failure as StatementFailed where writes.count == 1 {
             return [.failure(failure.underlying)]
         } catch is StatementFailed {
-            return await runIsolatingEach(writes, on: connection, lock: lock, logger: logger)
+            return await run(writes, on: connection, lock: lock, logger: logger, isolatingEach: true)
         } catch {
-            // `BEGIN`, the lock or `COMMIT` failed: nothing of the batch is committed.
+            // `BEGIN`, the lock, a savepoint or `COMMIT` failed: nothing of the batch is committed.
             return Array(repeating: .failure(error), count: writes.count)
         }
     }
 
-    /// The second pass: each statement inside a savepoint, so that one failing undoes only itself.
-    private static func runIsolatingEach(
-        _ writes: [Write], on connection: PostgresConnection, lock: PostgresWriteLock, logger: Logger
-    ) async -> [Result<Int, any Error>] {
-        do {
-            return try await lock.inTransaction(on: connection, logger: logger) { db in
-                var outcomes: [Result<Int, any Error>] = []
-                for write in writes {
-                    do {
-                        try await write.preparation?()
-                    } catch {
-                        outcomes.append(.failure(error))
-                        continue
-                    }
-                    try await db.query("SAVEPOINT grouped_write", logger: logger)
-                    do {
-                        let rows = try await db.query(write.query, logger: logger).collect().count
-                        try await db.query("RELEASE SAVEPOINT grouped_write", logger: logger)
-                        outcomes.append(.success(rows))
-                    } catch {
-                        try await db.query("ROLLBACK TO SAVEPOINT grouped_write", logger: logger)
-                        try await db.query("RELEASE SAVEPOINT grouped_write", logger: logger)
-                        outcomes.append(.failure(error))
-                    }
-                }
-                return outcomes
+    /// One write's statement, returning the number of rows it returned. Bare, a failure aborts
+    /// the transaction and is thrown as ``StatementFailed``; isolated, it is rolled back to its
+    /// savepoint and returned.
+    private static func statement(
+        _ query: PostgresQuery, on db: PostgresConnection, isolated: Bool, logger: Logger
+    ) async throws -> Result<Int, any Error> {
+        guard isolated else {
+            do {
+                return .success(try await db.query(query, logger: logger).collect().count)
+            } catch {
+                throw StatementFailed(underlying: error)
             }
+        }
+        try await db.query("SAVEPOINT grouped_write", logger: logger)
+        do {
+            let rows = try await db.query(query, logger: logger).collect().count
+            try await db.query("RELEASE SAVEPOINT grouped_write", logger: logger)
+            return .success(rows)
         } catch {
-            return Array(repeating: .failure(error), count: writes.count)
+            try await db.query("ROLLBACK TO SAVEPOINT grouped_write", logger: logger)
+            try await db.query("RELEASE SAVEPOINT grouped_write", logger: logger)
+            return .failure(error)
         }
     }
 }
