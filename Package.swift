@@ -274,6 +274,7 @@ let package = Package(
         .testTarget(
             name: "RegistryS3Tests",
             dependencies: [
+                "PseudoRandomBytes",
                 "RegistryS3",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -302,9 +303,16 @@ let package = Package(
         ),
         // One suite of blob-store semantics run against every driver: the file system always,
         // object storage when REGISTRY_TEST_S3_ENDPOINT is set (scripts/engines/start.sh prints it).
+        // Pseudo-random bodies streamed a buffer at a time, for the tests of large objects.
+        .target(
+            name: "PseudoRandomBytes",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/PseudoRandomBytes"
+        ),
         .testTarget(
             name: "BlobStoreContractTests",
             dependencies: [
+                "PseudoRandomBytes",
                 "RegistryStorage",
                 "RegistryObjectStorage",
                 "RegistryS3",

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import PseudoRandomBytes
 import RegistryModel
 import RegistryObjectStorage
 import RegistryStorage
@@ -49,7 +50,7 @@ extension BlobStoreSuites {
             let pieceSize = 256 << 10
             // The same piece over and over, and a made-up digest (the store checks neither): the
             // figures are the store's costs, not the test's making and hashing of bytes.
-            var generator = Pattern.Generator(seed: 1)
+            var generator = PseudoRandomBytes(seed: 1)
             let piece = generator.buffer(pieceSize)
             let digest = DigestHasher.digest(of: Array(label.utf8))
             // One stream: a monolithic push, or a single PATCH.

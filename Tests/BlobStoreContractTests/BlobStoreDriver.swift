@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import PseudoRandomBytes
 import RegistryModel
 import RegistryObjectStorage
 import RegistryS3
@@ -106,38 +107,13 @@ struct Pattern: Sendable {
 
     /// `count` bytes starting at the pattern's beginning, in buffers of `pieceSize`.
     func pieces(count: Int, pieceSize: Int) -> [ByteBuffer] {
-        var generator = Generator(seed: seed)
+        var generator = PseudoRandomBytes(seed: seed)
         return stride(from: 0, to: count, by: pieceSize).map { generator.buffer(Swift.min(pieceSize, count - $0)) }
     }
 
     func bytes(_ count: Int) -> [UInt8] {
-        var generator = Generator(seed: seed)
+        var generator = PseudoRandomBytes(seed: seed)
         return Array(buffer: generator.buffer(count))
-    }
-
-    struct Generator {
-        var state: UInt64
-        init(seed: UInt64) { state = 0x9E37_79B9_7F4A_7C15 &+ seed &* 0xBF58_476D_1CE4_E5B9 }
-
-        mutating func buffer(_ count: Int) -> ByteBuffer {
-            var buffer = ByteBuffer()
-            var state = self.state
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
-                var offset = 0
-                while offset < count {
-                    state ^= state << 13
-                    state ^= state >> 7
-                    state ^= state << 17
-                    withUnsafeBytes(of: state) { word in
-                        for index in 0..<Swift.min(8, count - offset) { bytes[offset + index] = word[index] }
-                    }
-                    offset += 8
-                }
-                return count
-            }
-            self.state = state
-            return buffer
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import PseudoRandomBytes
 import RegistryModel
 import RegistryObjectStorage
 import RegistryStorage
@@ -26,7 +27,7 @@ extension BlobStoreSuites {
                 let peak = try await ResidentMemory.peakGrowth {
                     let id = UploadID()
                     var hasher = DigestHasher(algorithm: .sha256)
-                    var generator = Pattern.Generator(seed: 77)
+                    var generator = PseudoRandomBytes(seed: 77)
                     let writer = try await store.openWriter(id, at: 0)
                     var written = 0
                     while written < Self.blobSize {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import PseudoRandomBytes
 import RegistryS3
 import Testing
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import PseudoRandomBytes
 import Testing
 
 @testable import RegistryS3
