@@ -301,14 +301,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // One suite of blob-store semantics run against every driver: the file system always,
-        // object storage when REGISTRY_TEST_S3_ENDPOINT is set (scripts/engines/start.sh prints it).
         // Pseudo-random bodies streamed a buffer at a time, for the tests of large objects.
         .target(
             name: "PseudoRandomBytes",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/PseudoRandomBytes"
         ),
+        // One suite of blob-store semantics run against every driver: the file system always,
+        // object storage when REGISTRY_TEST_S3_ENDPOINT is set (scripts/engines/start.sh prints it).
         .testTarget(
             name: "BlobStoreContractTests",
             dependencies: [
