@@ -293,6 +293,12 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
 
     public func usage(of repository: RepositoryName?) async throws -> UsageFigures { try await base.usage(of: repository) }
 
+    public func linkedBlobs(in repository: RepositoryName) async throws -> [BlobRecord] { try await base.linkedBlobs(in: repository) }
+
+    public func manifestRecords(in repository: RepositoryName) async throws -> [ManifestRecord] {
+        try await base.manifestRecords(in: repository)
+    }
+
     // MARK: Background jobs
 
     public func runExclusively<T: Sendable>(_ job: String, _ body: @Sendable () async throws -> T) async throws -> T? {

@@ -57,6 +57,42 @@ public protocol MetadataMaintenance: Sendable {
 
     /// Sizes per repository (all of them, or only `repository`), and the registry's total.
     func usage(of repository: RepositoryName?) async throws -> UsageFigures
+
+    /// The blobs `repository` links, with their sizes, in digest order; links to blobs that are
+    /// not stored are left out. What `registry migrate` copies before the manifests.
+    func linkedBlobs(in repository: RepositoryName) async throws -> [BlobRecord]
+
+    /// Every manifest of `repository`, in digest order, with the manifests it references and
+    /// its subject (its bytes come from ``MetadataStore/manifest(_:in:)``): enough to copy the
+    /// manifests in an order a push could have taken.
+    func manifestRecords(in repository: RepositoryName) async throws -> [ManifestRecord]
+}
+
+/// A stored manifest as a copy of the registry needs to order it: after the manifests it
+/// references (an index's children) and after its subject.
+public struct ManifestRecord: Sendable, Equatable {
+    public var digest: Digest
+    public var childManifests: [Digest]
+    public var subject: Digest?
+
+    public init(digest: Digest, childManifests: [Digest], subject: Digest?) {
+        self.digest = digest
+        self.childManifests = childManifests
+        self.subject = subject
+    }
+
+    /// Folds the rows of a manifests-left-join-child-manifests query, ordered by manifest
+    /// digest (one row per child, or one row with no child), into records.
+    public static func folding(_ rows: [(digest: Digest, subject: Digest?, child: Digest?)]) -> [ManifestRecord] {
+        var records: [ManifestRecord] = []
+        for row in rows {
+            if records.last?.digest != row.digest {
+                records.append(ManifestRecord(digest: row.digest, childManifests: [], subject: row.subject))
+            }
+            if let child = row.child { records[records.count - 1].childManifests.append(child) }
+        }
+        return records
+    }
 }
 
 /// A tag as retention rules see it.

@@ -246,6 +246,32 @@ struct MetadataStoreContractTests {
     }
 
     @Test(arguments: MetadataBackend.available)
+    func aRepositorysLinksAndManifestGraphAreListedForCopying(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            let other = RepositoryName("team/other")!
+            let (layer, unused, elsewhere) = (DigestHasher.digest(of: [7]), DigestHasher.digest(of: [8]), DigestHasher.digest(of: [9]))
+            try await store.addBlob(layer, size: 7, into: repository)
+            try await store.addBlob(unused, size: 8, into: repository)
+            try await store.addBlob(elsewhere, size: 9, into: other)
+            let (first, second) = (manifest(1, blobs: [layer]), manifest(2))
+            let index = manifest(3, children: [second.digest, first.digest])
+            let signature = manifest(4, subject: index.digest)
+            for record in [first, second, index, signature] { _ = try await store.putManifest(record, tag: nil, in: repository) }
+
+            #expect(try await store.linkedBlobs(in: repository) == [BlobRecord(digest: layer, size: 7), BlobRecord(digest: unused, size: 8)].sorted { $0.digest < $1.digest })
+            let expected = [
+                ManifestRecord(digest: first.digest, childManifests: [], subject: nil),
+                ManifestRecord(digest: second.digest, childManifests: [], subject: nil),
+                ManifestRecord(digest: index.digest, childManifests: [first.digest, second.digest].sorted(), subject: nil),
+                ManifestRecord(digest: signature.digest, childManifests: [], subject: index.digest),
+            ].sorted { $0.digest < $1.digest }
+            #expect(try await store.manifestRecords(in: repository) == expected)
+            #expect(try await store.manifestRecords(in: other).isEmpty)
+            #expect(try await store.linkedBlobs(in: RepositoryName("team/none")!).isEmpty)
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
     func aStoreIsReachableWhileOpen(_ backend: MetadataBackend) async throws {
         try await backend.withStore { store in
             try await store.checkReachable()
