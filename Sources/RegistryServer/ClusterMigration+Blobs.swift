@@ -67,7 +67,7 @@ extension ClusterMigration {
         if try await metadata.blobSize(blob.digest) != nil, try await registry.mountBlob(blob.digest, from: nil, into: repository) {
             return .mounted
         }
-        guard let reader = try await endpoints.source.files.open(blob.digest) else {
+        guard let reader = try await endpoints.source.storage.blobs.open(blob.digest) else {
             return .failed("its file is missing from the source root")
         }
         let (progress, digest) = (self.progress, blob.digest)

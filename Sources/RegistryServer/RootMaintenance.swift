@@ -5,13 +5,15 @@ import RegistryModel
 import RegistryStorage
 import SystemPackage
 
-/// The maintenance commands (`registry gc`, `scrub`, `du`, `rm`) on a storage root, safe while a
-/// `registry serve` uses the same root: the SQLite database arbitrates (each step is a short
-/// write transaction; the server notices the changes within a second).
+/// The maintenance commands (`registry gc`, `scrub`, `du`, `rm`) on the registry a configuration
+/// names (a root, or a cluster's database and bucket), safe while `registry serve` processes use
+/// it: the metadata database arbitrates (each step is a short write transaction; the servers
+/// notice the changes within a second).
 public struct RootMaintenance: Sendable {
     let configuration: RegistryConfiguration
     let database: Metadata
-    let files: FilesystemBlobStore
+    /// The configured blob driver: the root's files, or the bucket.
+    let storage: BlobStorage
     let logger: Logger
 
     /// Opens the root of `configuration`, which must already hold a registry.
@@ -21,7 +23,14 @@ public struct RootMaintenance: Sendable {
             throw MaintenanceError.noRegistryRoot(configuration.root)
         }
         let database = try await MetadataOpening.open(configuration, readerCount: 1, logger: logger)
-        return RootMaintenance(configuration: configuration, database: database, files: FilesystemBlobStore(layout: layout), logger: logger)
+        let storage: BlobStorage
+        do {
+            storage = try await BlobStorage.open(configuration, prepare: false)
+        } catch {
+            try? await database.close()
+            throw error
+        }
+        return RootMaintenance(configuration: configuration, database: database, storage: storage, logger: logger)
     }
 
     /// `registry migrate-schema`: opening the database has brought its schema to this binary's
@@ -38,7 +47,22 @@ public struct RootMaintenance: Sendable {
         return "metadata schema of \(place) (\(driver.rawValue)) is at version \(type(of: database).schemaVersion), this registry's"
     }
 
+    /// What the reports call the registry: its root, or where a cluster keeps its blobs.
+    var registryName: String {
+        let settings = configuration.blobStorage
+        switch settings.driver {
+        case .filesystem: return configuration.root
+        case .s3: return "s3://\(settings.bucket ?? "")/\(settings.prefix)"
+        }
+    }
+
     public func close() async throws {
+        do {
+            try await storage.shutdown()
+        } catch {
+            try? await database.close()
+            throw error
+        }
         try await database.close()
     }
 
@@ -47,10 +71,10 @@ public struct RootMaintenance: Sendable {
         var options = configuration.garbageCollectionOptions
         options.deleteUntagged = options.deleteUntagged || deleteUntagged
         options.dryRun = dryRun
-        let collector = GarbageCollector(metadata: database, blobs: files, logger: logger)
+        let collector = GarbageCollector(metadata: database, blobs: storage.blobs, logger: logger)
         let report = try await claiming(GarbageCollectionService.job) { [options] in try await collector.collect(options) }
         if json { return try Self.json(GarbageCollectionSummary(report)) }
-        var lines = ["garbage collection\(dryRun ? " (dry run: nothing deleted)" : "") of \(configuration.root)"]
+        var lines = ["garbage collection\(dryRun ? " (dry run: nothing deleted)" : "") of \(registryName)"]
         lines += Self.describe(report.result, verb: dryRun ? "would delete" : "deleted")
         if let rules = report.retentionDryRun {
             lines.append("retention rules are in dry-run mode; on their own they would delete:")
@@ -79,10 +103,10 @@ public struct RootMaintenance: Sendable {
 
     /// `registry scrub`. The second value is whether the root is free of damage.
     public func scrub(repair: Bool) async throws -> (text: String, clean: Bool) {
-        let scrubber = Scrubber(metadata: database, blobs: files, logger: logger)
+        let scrubber = Scrubber(metadata: database, blobs: storage.blobs, logger: logger)
         let report = try await claiming("scrub") { try await scrubber.scrub(.init(repair: repair)) }
         var lines = [
-            "scrubbed \(configuration.root): \(report.checked) blobs, \(ByteCount(report.bytes)) re-hashed in "
+            "scrubbed \(registryName): \(report.checked) blobs, \(ByteCount(report.bytes)) re-hashed in "
                 + String(format: "%.3f", report.duration.timeInterval) + " s"
         ]
         func list(_ title: String, _ digests: [Digest]) {

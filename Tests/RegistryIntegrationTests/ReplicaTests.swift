@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import RegistryModel
@@ -49,6 +50,14 @@ struct ReplicaTests {
     static func withReplicas(
         _ storage: ReplicaStorage, redirect: Bool = false, _ body: (RegistryClient, RegistryClient) async throws -> Void
     ) async throws {
+        try await withReplicas(storage, redirect: redirect) { a, b, _ in try await body(a, b) }
+    }
+
+    /// Also hands `body` the replicas' configuration, as a maintenance command would load it.
+    static func withReplicas(
+        _ storage: ReplicaStorage, redirect: Bool = false,
+        _ body: (RegistryClient, RegistryClient, RegistryConfiguration) async throws -> Void
+    ) async throws {
         let root = try TestRegistry.makeTemporaryDirectory()
         let schema = "replicas_\(UInt32.random(in: .min ... .max))"
         let configure: @Sendable (inout RegistryConfiguration) -> Void = { configuration in
@@ -69,8 +78,11 @@ struct ReplicaTests {
             await a.stop()
             throw error
         }
+        var configuration = RegistryConfiguration()
+        configuration.root = root
+        configure(&configuration)
         do {
-            try await body(RegistryClient(registry: a), RegistryClient(registry: b))
+            try await body(RegistryClient(registry: a), RegistryClient(registry: b), configuration)
         } catch {
             await a.stop()
             await b.stop()
@@ -78,6 +90,42 @@ struct ReplicaTests {
         }
         await a.stop()
         await b.stop()
+    }
+
+    /// `registry scrub` and `registry gc` with the replicas' configuration work on the storage
+    /// the replicas share (the bucket, not the local root) and their database.
+    @Test(arguments: ReplicaStorage.available)
+    func scrubAndCollectionCommandsWorkOnTheReplicasStorage(_ storage: ReplicaStorage) async throws {
+        try await Self.withReplicas(storage) { a, b, configuration in
+            let kept = RegistryClient.randomBytes(6000)
+            let dropped = RegistryClient.randomBytes(7000)
+            try await a.pushImage(to: "team/app", tag: "v1", layers: [kept])
+            let (_, doomed) = try await b.pushImage(to: "team/gone", tag: "v1", layers: [dropped])
+            let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+            let maintenance = try await RootMaintenance.open(configuration, logger: quiet)
+            do {
+                let scrub = try await maintenance.scrub(repair: false)
+                #expect(scrub.clean, "\(scrub.text)")
+
+                #expect(try await a.request(.DELETE, "/v2/team/gone/manifests/\(doomed)").status == .accepted)
+                let report = try await maintenance.collectGarbage(deleteUntagged: true, dryRun: false, json: false)
+                #expect(report.contains("deleted"), "\(report)")
+                try await maintenance.close()
+            } catch {
+                try? await maintenance.close()
+                throw error
+            }
+            // The collection removed the bytes of what nothing uses from the shared storage,
+            // and nothing else: both replicas still serve the kept image.
+            #expect(try await b.request(.GET, "/v2/team/gone/blobs/\(RegistryClient.digest(dropped))").status == .notFound)
+            try await a.pullImage("team/app", tag: "v1")
+            try await b.pullImage("team/app", tag: "v1")
+            let again = try await RootMaintenance.open(configuration, logger: quiet)
+            let scrub = try await again.scrub(repair: false)
+            try await again.close()
+            #expect(scrub.clean, "\(scrub.text)")
+        }
     }
 
     @Test(arguments: ReplicaStorage.available)
