@@ -69,15 +69,29 @@ class Background:
                 self.process.wait()
         self.log.close()
 
+    def kill(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
+
+
+def registry_environment(**settings):
+    """The environment for `registry` processes: ours, without the REGISTRY_TEST_* variables of
+    scripts/engines/start.sh (`registry` refuses unknown REGISTRY_* variables), plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_TEST_")}
+    env.update(settings)
+    return env
+
 
 class Registry:
     """`registry serve` on 127.0.0.1 with an OS-chosen port, a fresh root and a JSON access log."""
 
-    def __init__(self, binary, work, root=None, read_only=False, extra_args=(), port=0):
+    def __init__(self, binary, work, root=None, read_only=False, extra_args=(), port=0, log_name="registry.log"):
         os.makedirs(work, exist_ok=True)
         self.root = root or os.path.join(work, "registry-root")
-        self.log_path = os.path.join(work, "registry.log")
-        env = dict(os.environ, REGISTRY_LOG_FORMAT="json")
+        self.log_path = os.path.join(work, log_name)
+        env = registry_environment(REGISTRY_LOG_FORMAT="json")
         command = ([binary, "serve", "--root", self.root, "--listen", f"127.0.0.1:{port}"]
                    + (["--read-only"] if read_only else []) + list(extra_args))
         self.daemon = Background(command, self.log_path, env)
@@ -158,6 +172,10 @@ class Registry:
     def stop(self):
         self.daemon.stop()
 
+    def kill(self):
+        """SIGKILL, as a crash: no request in flight gets to finish."""
+        self.daemon.kill()
+
 
 class Dockerd:
     """A private dockerd (vfs storage, no networking changes) with its own socket."""
@@ -228,8 +246,11 @@ class Suite:
         self.passed = 0
         self.failed = 0
         self.figures = []
+        # Put before every check name and figure (cluster mode runs the client checks twice).
+        self.prefix = ""
 
     def check(self, name, body):
+        name = self.prefix + name
         started = time.time()
         try:
             body()
@@ -240,7 +261,7 @@ class Suite:
             print(f"FAIL {name}: {error}", flush=True)
 
     def figure(self, text):
-        self.figures.append(text)
+        self.figures.append(self.prefix + text)
 
 
 def add_users(registry_binary, htpasswd, users):

@@ -72,20 +72,34 @@ def arch_of_config(config):
 
 
 class Context:
-    def __init__(self, registry, images, work, suite):
+    """What the client checks work with. `registry` is where clients push (and whose access log
+    the checks read); `pull` is where they pull from and where the checks read manifests and tags
+    back: the same registry, or in cluster mode (cluster.py) another replica of it."""
+
+    def __init__(self, registry, images, work, suite, pull=None, settle_seconds=0.0):
         self.registry = registry
+        self.pull = pull or registry
         self.images = images
         self.work = work
         self.suite = suite
+        # After a delete on `registry`, how long `pull` may still serve what it had cached.
+        self.settle_seconds = settle_seconds
 
     def ref(self, repository, tag="v1"):
         return f"{self.registry.host}/{repository}:{tag}"
 
+    def pull_ref(self, repository, tag="v1"):
+        return f"{self.pull.host}/{repository}:{tag}"
+
+    def settle(self):
+        if self.settle_seconds:
+            time.sleep(self.settle_seconds)
+
     def pushed_layer_digest(self, repository, tag, diff_id):
         """The compressed digest under which a client pushed the layer with `diff_id`."""
-        _, manifest = self.registry.manifest(repository, tag)
+        _, manifest = self.pull.manifest(repository, tag)
         config_digest = manifest["config"]["digest"]
-        status, _, body = self.registry.request("GET", f"/v2/{repository}/blobs/{config_digest}")
+        status, _, body = self.pull.request("GET", f"/v2/{repository}/blobs/{config_digest}")
         expect(status == 200, f"config blob of {repository}:{tag} answered {status}")
         diff_ids = json.loads(body)["rootfs"]["diff_ids"]
         return manifest["layers"][diff_ids.index(diff_id)]["digest"]
@@ -110,11 +124,12 @@ class Context:
 
     def expect_deleted_reference_gone(self, repository, keep_repository, pull_fails, pull_works):
         """Retag (v2), list tags, delete v1's digest; v1 and v2 are gone, other content stays."""
-        digest, _ = self.registry.manifest(repository, "v1")
-        tags = self.registry.tags(repository)
+        digest, _ = self.pull.manifest(repository, "v1")
+        tags = self.pull.tags(repository)
         expect({"v1", "v2"} <= set(tags), f"tags/list of {repository} is {tags}, expected v1 and v2")
-        expect(self.registry.manifest(repository, "v2")[0] == digest, "v2 does not point at v1's digest")
+        expect(self.pull.manifest(repository, "v2")[0] == digest, "v2 does not point at v1's digest")
         self.registry.delete_manifest(repository, digest)
+        self.settle()
         expect(pull_fails(), f"pulling the deleted {repository}:v1 still worked")
         expect(pull_works(), f"pulling {keep_repository}:v1 (sharing blobs with the deleted image) failed")
 
@@ -122,16 +137,16 @@ class Context:
 # MARK: skopeo
 
 def skopeo_checks(ctx):
-    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    suite, registry, pull, images = ctx.suite, ctx.registry, ctx.pull, ctx.images
     tls = ["--dest-tls-verify=false"]
     src_tls = ["--src-tls-verify=false"]
 
     def push_pull():
         run(["skopeo", "copy", *tls, images.oci("base"), f"docker://{ctx.ref('skopeo/base')}"])
         pushed_digest, _ = images.manifest("base")
-        digest, _ = registry.manifest("skopeo/base", "v1")
+        digest, _ = pull.manifest("skopeo/base", "v1")
         expect(digest == pushed_digest, f"registry digest {digest} != pushed {pushed_digest}")
-        for reference in (ctx.ref("skopeo/base"), f"{registry.host}/skopeo/base@{digest}"):
+        for reference in (ctx.pull_ref("skopeo/base"), f"{pull.host}/skopeo/base@{digest}"):
             out = os.path.join(ctx.work, "skopeo-pulled-" + str(abs(hash(reference))))
             run(["skopeo", "copy", *src_tls, f"docker://{reference}", f"oci:{out}:v1"])
             pulled = json.load(open(os.path.join(out, "index.json")))["manifests"][0]["digest"]
@@ -151,39 +166,40 @@ def skopeo_checks(ctx):
         run(["skopeo", "copy", "--all", *tls, images.oci("multiarch"), f"docker://{ctx.ref('skopeo/multi')}"])
         run(["skopeo", "copy", "--all", "--format", "v2s2", *tls, images.oci("multiarch"),
              f"docker://{ctx.ref('skopeo/multi-docker')}"])
-        _, index = registry.manifest("skopeo/multi", "v1")
-        _, docker_list = registry.manifest("skopeo/multi-docker", "v1")
+        _, index = pull.manifest("skopeo/multi", "v1")
+        _, docker_list = pull.manifest("skopeo/multi-docker", "v1")
         expect(index["mediaType"] == OCI_INDEX, f"skopeo/multi is {index.get('mediaType')}")
         expect(docker_list["mediaType"] == DOCKER_LIST, f"skopeo/multi-docker is {docker_list.get('mediaType')}")
         for repository in ("skopeo/multi", "skopeo/multi-docker"):
             arm = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--override-arch", "arm64", "--config",
-                                  f"docker://{ctx.ref(repository)}"]))
+                                  f"docker://{ctx.pull_ref(repository)}"]))
             expect(arch_of_config(arm) == ("arm64", "v8"), f"{repository} --override-arch arm64 gave {arch_of_config(arm)}")
-            plain = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--config", f"docker://{ctx.ref(repository)}"]))
+            plain = json.loads(run(["skopeo", "inspect", "--tls-verify=false", "--config", f"docker://{ctx.pull_ref(repository)}"]))
             expect(plain.get("architecture") == "amd64", f"{repository} on amd64 gave {plain.get('architecture')}")
 
     def retag_delete():
-        run(["skopeo", "copy", *src_tls, *tls, f"docker://{ctx.ref('skopeo/mounted')}", f"docker://{ctx.ref('skopeo/mounted', 'v2')}"])
-        tags = json.loads(run(["skopeo", "list-tags", "--tls-verify=false", f"docker://{registry.host}/skopeo/mounted"]))["Tags"]
+        run(["skopeo", "copy", *src_tls, *tls, f"docker://{ctx.pull_ref('skopeo/mounted')}", f"docker://{ctx.ref('skopeo/mounted', 'v2')}"])
+        tags = json.loads(run(["skopeo", "list-tags", "--tls-verify=false", f"docker://{pull.host}/skopeo/mounted"]))["Tags"]
         expect({"v1", "v2"} <= set(tags), f"skopeo list-tags gave {tags}")
-        digest, _ = registry.manifest("skopeo/mounted", "v1")
+        digest, _ = pull.manifest("skopeo/mounted", "v1")
         run(["skopeo", "delete", "--tls-verify=false", f"docker://{registry.host}/skopeo/mounted@{digest}"])
-        expect(not succeeds(["skopeo", "inspect", "--tls-verify=false", f"docker://{ctx.ref('skopeo/mounted')}"]),
+        ctx.settle()
+        expect(not succeeds(["skopeo", "inspect", "--tls-verify=false", f"docker://{ctx.pull_ref('skopeo/mounted')}"]),
                "skopeo inspect of the deleted skopeo/mounted:v1 still worked")
-        expect(not succeeds(["skopeo", "inspect", "--tls-verify=false", f"docker://{ctx.ref('skopeo/mounted', 'v2')}"]),
+        expect(not succeeds(["skopeo", "inspect", "--tls-verify=false", f"docker://{ctx.pull_ref('skopeo/mounted', 'v2')}"]),
                "the v2 tag of the deleted manifest still resolves")
         out = os.path.join(ctx.work, "skopeo-after-delete")
-        run(["skopeo", "copy", *src_tls, f"docker://{ctx.ref('skopeo/base')}", f"oci:{out}:v1"])
+        run(["skopeo", "copy", *src_tls, f"docker://{ctx.pull_ref('skopeo/base')}", f"oci:{out}:v1"])
 
     def big_layer():
         mark = registry.mark()
         seconds = timed(lambda: run(["skopeo", "copy", *tls, images.oci("big-skopeo"), f"docker://{ctx.ref('skopeo/big')}"]))
         expect(not registry.mounts_since(mark), "skopeo mounted the big layer instead of uploading it")
         out = os.path.join(ctx.work, "skopeo-big-pulled")
-        pull = timed(lambda: run(["skopeo", "copy", *src_tls, f"docker://{ctx.ref('skopeo/big')}", f"oci:{out}:v1"]))
+        pulling = timed(lambda: run(["skopeo", "copy", *src_tls, f"docker://{ctx.pull_ref('skopeo/big')}", f"oci:{out}:v1"]))
         expect(json.load(open(os.path.join(out, "index.json")))["manifests"][0]["digest"] == images.manifest("big-skopeo")[0],
                "the big image came back with another digest")
-        suite.figure(f"skopeo: {images.big_mib} MiB layer push {images.big_mib / seconds:.0f} MiB/s, pull {images.big_mib / pull:.0f} MiB/s")
+        suite.figure(f"skopeo: {images.big_mib} MiB layer push {images.big_mib / seconds:.0f} MiB/s, pull {images.big_mib / pulling:.0f} MiB/s")
 
     suite.check("skopeo: push, pull by tag and by digest, same digests", push_pull)
     suite.check("skopeo: shared layers are not uploaded again and stored once", shared_layers)
@@ -196,7 +212,7 @@ def skopeo_checks(ctx):
 # MARK: docker
 
 def docker_checks(ctx):
-    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    suite, registry, pull, images = ctx.suite, ctx.registry, ctx.pull, ctx.images
     docker = Dockerd(ctx.work)
     try:
         def load(name, tag):
@@ -212,12 +228,12 @@ def docker_checks(ctx):
             expect(pushed, f"docker push printed no digest:\n{out}")
             image_id = docker("image", "inspect", "--format", "{{.Id}}", "local/base:v1").strip()
             docker("rmi", ctx.ref("docker/base"))
-            docker("pull", ctx.ref("docker/base"))
-            docker("pull", f"{registry.host}/docker/base@{pushed.group(1)}")
-            for reference in (ctx.ref("docker/base"), f"{registry.host}/docker/base@{pushed.group(1)}"):
+            docker("pull", ctx.pull_ref("docker/base"))
+            docker("pull", f"{pull.host}/docker/base@{pushed.group(1)}")
+            for reference in (ctx.pull_ref("docker/base"), f"{pull.host}/docker/base@{pushed.group(1)}"):
                 pulled_id = docker("image", "inspect", "--format", "{{.Id}}", reference).strip()
                 expect(pulled_id == image_id, f"{reference} pulled as {pulled_id}, pushed {image_id}")
-            digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", ctx.ref("docker/base"))
+            digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", ctx.pull_ref("docker/base"))
             expect(pushed.group(1) in digests, f"RepoDigests {digests.strip()} lack {pushed.group(1)}")
 
         def shared_layers():
@@ -238,7 +254,7 @@ def docker_checks(ctx):
 
         def multi_arch():
             for platform, arch, variant in (("linux/arm64", "arm64", "v8"), ("linux/amd64", "amd64", "")):
-                reference = ctx.ref("skopeo/multi")
+                reference = ctx.pull_ref("skopeo/multi")
                 docker("pull", "--platform", platform, reference)
                 got = docker("image", "inspect", "--format", "{{.Architecture}} {{.Variant}}", reference).split()
                 expect(got[0] == arch and (got[1:] or [""])[0] == variant, f"--platform {platform} gave {got}")
@@ -248,36 +264,36 @@ def docker_checks(ctx):
             docker("manifest", "create", "--insecure", ctx.ref("docker/multi"),
                    ctx.ref("docker/multi-amd64"), ctx.ref("docker/multi-arm64"))
             docker("manifest", "push", "--insecure", ctx.ref("docker/multi"))
-            _, pushed_list = registry.manifest("docker/multi", "v1")
+            _, pushed_list = pull.manifest("docker/multi", "v1")
             expect(pushed_list["mediaType"] == DOCKER_LIST, f"docker manifest push stored {pushed_list['mediaType']}")
             for platform, arch in (("linux/arm64", "arm64"), (None, "amd64")):
-                docker("pull", *(["--platform", platform] if platform else []), ctx.ref("docker/multi"))
-                got = docker("image", "inspect", "--format", "{{.Architecture}}", ctx.ref("docker/multi")).strip()
+                docker("pull", *(["--platform", platform] if platform else []), ctx.pull_ref("docker/multi"))
+                got = docker("image", "inspect", "--format", "{{.Architecture}}", ctx.pull_ref("docker/multi")).strip()
                 expect(got == arch, f"pull {'--platform ' + platform if platform else '(plain)'} of the list gave {got}")
-                docker("rmi", ctx.ref("docker/multi"))
+                docker("rmi", ctx.pull_ref("docker/multi"))
 
         def history_inspect():
-            layers = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", ctx.ref("docker/base")))
+            layers = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", ctx.pull_ref("docker/base")))
             diff_ids = images.config("base")[1]["rootfs"]["diff_ids"]
             expect(layers == diff_ids, f"RootFS.Layers {layers} != config diff_ids {diff_ids}")
-            history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", ctx.ref("docker/base"))
+            history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", ctx.pull_ref("docker/base"))
             expect("base: layer 0" in history and "base: layer 1" in history, f"docker history:\n{history}")
-            manifest = json.loads(docker("manifest", "inspect", "--insecure", ctx.ref("skopeo/multi")))
+            manifest = json.loads(docker("manifest", "inspect", "--insecure", ctx.pull_ref("skopeo/multi")))
             platforms = sorted(m["platform"]["architecture"] for m in manifest["manifests"])
             expect(manifest["mediaType"] == OCI_INDEX and platforms == ["amd64", "arm64"],
                    f"docker manifest inspect gave {manifest.get('mediaType')} {platforms}")
 
         def retag_delete():
-            docker("tag", ctx.ref("docker/base"), ctx.ref("docker/base", "v2"))
+            docker("tag", ctx.pull_ref("docker/base"), ctx.ref("docker/base", "v2"))
             docker("push", ctx.ref("docker/base", "v2"))
 
             def pull_fails():
-                docker("rmi", "-f", ctx.ref("docker/base"), check=False)
-                return not succeeds(["docker", "pull", ctx.ref("docker/base")], docker.env)
+                docker("rmi", "-f", ctx.pull_ref("docker/base"), check=False)
+                return not succeeds(["docker", "pull", ctx.pull_ref("docker/base")], docker.env)
 
             def pull_works():
-                docker("rmi", "-f", ctx.ref("docker/second"), check=False)
-                return succeeds(["docker", "pull", ctx.ref("docker/second")], docker.env)
+                docker("rmi", "-f", ctx.pull_ref("docker/second"), check=False)
+                return succeeds(["docker", "pull", ctx.pull_ref("docker/second")], docker.env)
             ctx.expect_deleted_reference_gone("docker/base", "docker/second", pull_fails, pull_works)
 
         def big_layer():
@@ -288,9 +304,9 @@ def docker_checks(ctx):
             patches = [e for e in registry.requests_since(mark) if e["method"] == "PATCH" and e["status"] == "202"]
             expect(patches, "docker did not stream the layer in a PATCH")
             docker("rmi", ctx.ref("docker/big"), "local/big:v1")
-            pull = timed(lambda: docker("pull", ctx.ref("docker/big")))
+            pulling = timed(lambda: docker("pull", ctx.pull_ref("docker/big")))
             suite.figure(f"docker: {images.big_mib} MiB layer push {images.big_mib / push:.0f} MiB/s "
-                         f"(docker gzips while pushing), pull {images.big_mib / pull:.0f} MiB/s")
+                         f"(docker gzips while pushing), pull {images.big_mib / pulling:.0f} MiB/s")
 
         suite.check("docker: push, pull by tag and by digest, same image", push_pull)
         suite.check("docker: shared layers are not uploaded again and stored once", shared_layers)
@@ -306,7 +322,7 @@ def docker_checks(ctx):
 # MARK: podman and buildah (containers/storage)
 
 def podman_checks(ctx, tool):
-    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    suite, registry, pull, images = ctx.suite, ctx.registry, ctx.pull, ctx.images
     storage = Storage(ctx.work, tool)
 
     def cli(*args, check=True):
@@ -326,11 +342,11 @@ def podman_checks(ctx, tool):
         digest = pushed_digest(ctx.ref(f"{tool}/base"))
         image_id = cli("images", "--noheading", "--no-trunc", "--format", "{{.ID}}", ctx.ref(f"{tool}/base")).strip()
         cli("rmi", ctx.ref(f"{tool}/base"))
-        for reference in (ctx.ref(f"{tool}/base"), f"{registry.host}/{tool}/base@{digest}"):
+        for reference in (ctx.pull_ref(f"{tool}/base"), f"{pull.host}/{tool}/base@{digest}"):
             cli("pull", "--tls-verify=false", reference)
             pulled = cli("images", "--noheading", "--no-trunc", "--format", "{{.ID}}", reference).strip()
             expect(pulled.split(":")[-1] == image_id.split(":")[-1], f"{reference} pulled as {pulled}, pushed {image_id}")
-        expect(registry.manifest(f"{tool}/base", "v1")[0] == digest, "registry digest differs from the pushed one")
+        expect(pull.manifest(f"{tool}/base", "v1")[0] == digest, "registry digest differs from the pushed one")
 
     def shared_layers():
         cli("tag", pull_layout("second"), ctx.ref(f"{tool}/second"))
@@ -340,13 +356,13 @@ def podman_checks(ctx, tool):
 
     def mount():
         mark = registry.mark()
-        cli("push", "--tls-verify=false", ctx.ref(f"{tool}/base"), f"docker://{ctx.ref(tool + '/other')}")
+        cli("push", "--tls-verify=false", ctx.pull_ref(f"{tool}/base"), f"docker://{ctx.ref(tool + '/other')}")
         ctx.expect_mount(tool, mark, f"{tool}/base")
 
     def multi_arch():
         for repository in ("skopeo/multi", "skopeo/multi-docker"):
             for platform, arch in (("linux/arm64", "arm64"), (None, "amd64")):
-                reference = ctx.ref(repository)
+                reference = ctx.pull_ref(repository)
                 cli("rmi", "-f", reference, check=False)
                 cli("pull", "--tls-verify=false", *(["--platform", platform] if platform else []), reference)
                 got = json.loads(cli("inspect", "--type", "image", reference) if tool == "buildah"
@@ -356,25 +372,25 @@ def podman_checks(ctx, tool):
                 expect(got_arch == arch, f"{tool} pull {platform or '(plain)'} of {repository} gave {got_arch}")
         if tool == "podman":
             cli("manifest", "create", "local/podman-list")
-            cli("manifest", "add", "--all", "--tls-verify=false", "local/podman-list", f"docker://{ctx.ref('skopeo/multi')}")
+            cli("manifest", "add", "--all", "--tls-verify=false", "local/podman-list", f"docker://{ctx.pull_ref('skopeo/multi')}")
             cli("manifest", "push", "--all", "--tls-verify=false", "--format", "v2s2", "local/podman-list",
                 f"docker://{ctx.ref('podman/multi-docker')}")
             cli("manifest", "push", "--all", "--tls-verify=false", "--format", "oci", "local/podman-list",
                 f"docker://{ctx.ref('podman/multi')}")
-            expect(registry.manifest("podman/multi-docker", "v1")[1]["mediaType"] == DOCKER_LIST, "podman list is not a Docker list")
-            expect(registry.manifest("podman/multi", "v1")[1]["mediaType"] == OCI_INDEX, "podman index is not an OCI index")
+            expect(pull.manifest("podman/multi-docker", "v1")[1]["mediaType"] == DOCKER_LIST, "podman list is not a Docker list")
+            expect(pull.manifest("podman/multi", "v1")[1]["mediaType"] == OCI_INDEX, "podman index is not an OCI index")
 
     def retag_delete():
-        cli("tag", ctx.ref(f"{tool}/base"), ctx.ref(f"{tool}/base", "v2"))
+        cli("tag", ctx.pull_ref(f"{tool}/base"), ctx.ref(f"{tool}/base", "v2"))
         cli("push", "--tls-verify=false", ctx.ref(f"{tool}/base", "v2"), f"docker://{ctx.ref(tool + '/base', 'v2')}")
 
         def pull_fails():
-            cli("rmi", "-f", ctx.ref(f"{tool}/base"), check=False)
-            return not succeeds([tool, *storage.options, "pull", "--tls-verify=false", ctx.ref(f"{tool}/base")])
+            cli("rmi", "-f", ctx.pull_ref(f"{tool}/base"), check=False)
+            return not succeeds([tool, *storage.options, "pull", "--tls-verify=false", ctx.pull_ref(f"{tool}/base")])
 
         def pull_works():
-            cli("rmi", "-f", ctx.ref(f"{tool}/second"), check=False)
-            return succeeds([tool, *storage.options, "pull", "--tls-verify=false", ctx.ref(f"{tool}/second")])
+            cli("rmi", "-f", ctx.pull_ref(f"{tool}/second"), check=False)
+            return succeeds([tool, *storage.options, "pull", "--tls-verify=false", ctx.pull_ref(f"{tool}/second")])
         ctx.expect_deleted_reference_gone(f"{tool}/base", f"{tool}/second", pull_fails, pull_works)
 
     def big_layer():
@@ -383,8 +399,8 @@ def podman_checks(ctx, tool):
         push = timed(lambda: cli("push", "--tls-verify=false", local, f"docker://{ctx.ref(tool + '/big')}"))
         cli("rmi", "-f", local, check=False)
         expect(not registry.mounts_since(mark), f"{tool} mounted the big layer instead of uploading it")
-        pull = timed(lambda: cli("pull", "--tls-verify=false", ctx.ref(f"{tool}/big")))
-        suite.figure(f"{tool}: {images.big_mib} MiB layer push {images.big_mib / push:.0f} MiB/s, pull {images.big_mib / pull:.0f} MiB/s")
+        pulling = timed(lambda: cli("pull", "--tls-verify=false", ctx.pull_ref(f"{tool}/big")))
+        suite.figure(f"{tool}: {images.big_mib} MiB layer push {images.big_mib / push:.0f} MiB/s, pull {images.big_mib / pulling:.0f} MiB/s")
 
     suite.check(f"{tool}: push, pull by tag and by digest, same image", push_pull)
     suite.check(f"{tool}: shared layers are not uploaded again and stored once", shared_layers)
@@ -398,7 +414,7 @@ def podman_checks(ctx, tool):
 # MARK: containerd
 
 def ctr_checks(ctx):
-    suite, registry, images = ctx.suite, ctx.registry, ctx.images
+    suite, registry, pull, images = ctx.suite, ctx.registry, ctx.pull, ctx.images
     containerd = Containerd(ctx.work)
     try:
         def content_has(digest, namespace="interop"):
@@ -407,9 +423,9 @@ def ctr_checks(ctx):
         def push_pull():
             containerd("images", "import", "--base-name", f"{registry.host}/ctr/base", images.oci_archive("base", ctx.work))
             containerd("images", "push", "--plain-http", ctx.ref("ctr/base"))
-            digest, _ = registry.manifest("ctr/base", "v1")
+            digest, _ = pull.manifest("ctr/base", "v1")
             expect(digest == images.manifest("base")[0], f"registry has {digest}, imported {images.manifest('base')[0]}")
-            for namespace, reference in (("pull-tag", ctx.ref("ctr/base")), ("pull-digest", f"{registry.host}/ctr/base@{digest}")):
+            for namespace, reference in (("pull-tag", ctx.pull_ref("ctr/base")), ("pull-digest", f"{pull.host}/ctr/base@{digest}")):
                 containerd("images", "pull", "--plain-http", reference, namespace=namespace)
                 listed = containerd("images", "ls", namespace=namespace)
                 expect(digest in listed, f"ctr pulled {reference} without target {digest}:\n{listed}")
@@ -425,20 +441,25 @@ def ctr_checks(ctx):
 
         def mount():
             # Content ctr pulled from ctr/base carries its source, so a push elsewhere mounts it.
-            containerd("images", "tag", ctx.ref("ctr/base"), ctx.ref("ctr/other"), namespace="pull-tag")
+            # The source names a host: in cluster mode, pull from the registry pushed to first.
+            namespace = "pull-tag"
+            if pull is not registry:
+                namespace = "mount-source"
+                containerd("images", "pull", "--plain-http", ctx.ref("ctr/base"), namespace=namespace)
+            containerd("images", "tag", ctx.ref("ctr/base"), ctx.ref("ctr/other"), namespace=namespace)
             mark = registry.mark()
-            containerd("images", "push", "--plain-http", ctx.ref("ctr/other"), namespace="pull-tag")
+            containerd("images", "push", "--plain-http", ctx.ref("ctr/other"), namespace=namespace)
             ctx.expect_mount("ctr", mark, "ctr/base")
 
         def multi_arch():
-            _, index = registry.manifest("skopeo/multi", "v1")
+            _, index = pull.manifest("skopeo/multi", "v1")
             configs = {}
             for entry in index["manifests"]:
-                _, child = registry.manifest("skopeo/multi", entry["digest"])
+                _, child = pull.manifest("skopeo/multi", entry["digest"])
                 configs[entry["platform"]["architecture"]] = child["config"]["digest"]
             for namespace, platform, want, other in (("arm", "linux/arm64", "arm64", "amd64"), ("plain", None, "amd64", "arm64")):
                 containerd("images", "pull", "--plain-http", *(["--platform", platform] if platform else []),
-                           ctx.ref("skopeo/multi"), namespace=namespace)
+                           ctx.pull_ref("skopeo/multi"), namespace=namespace)
                 expect(content_has(configs[want], namespace), f"ctr pull {platform or '(plain)'} did not fetch the {want} image")
                 expect(not content_has(configs[other], namespace), f"ctr pull {platform or '(plain)'} fetched the {other} image")
 
@@ -448,11 +469,11 @@ def ctr_checks(ctx):
 
             def pull_fails():
                 return not succeeds(["ctr", "--address", containerd.socket, "-n", "after-delete", "images", "pull",
-                                     "--plain-http", ctx.ref("ctr/base")])
+                                     "--plain-http", ctx.pull_ref("ctr/base")])
 
             def pull_works():
                 return succeeds(["ctr", "--address", containerd.socket, "-n", "after-delete", "images", "pull",
-                                 "--plain-http", ctx.ref("ctr/base", "second")])
+                                 "--plain-http", ctx.pull_ref("ctr/base", "second")])
             ctx.expect_deleted_reference_gone("ctr/base", "ctr/base:second", pull_fails, pull_works)
 
         def big_layer():
@@ -463,9 +484,9 @@ def ctr_checks(ctx):
             puts = [e for e in registry.uploads_of(layer["digest"], mark) if e["method"] == "PUT"]
             expect(puts, "containerd did not send the layer in the PUT")
             expect(not [e for e in registry.requests_since(mark) if e["method"] == "PATCH"], "containerd used PATCH")
-            pull = timed(lambda: containerd("images", "pull", "--plain-http", ctx.ref("ctr/big"), namespace="big"))
+            pulling = timed(lambda: containerd("images", "pull", "--plain-http", ctx.pull_ref("ctr/big"), namespace="big"))
             suite.figure(f"ctr: {images.big_mib} MiB layer push {images.big_mib / push:.0f} MiB/s (one PUT with the body), "
-                         f"pull {images.big_mib / pull:.0f} MiB/s (with unpacking)")
+                         f"pull {images.big_mib / pulling:.0f} MiB/s (with unpacking)")
 
         suite.check("ctr: push, pull by tag and by digest, same digest", push_pull)
         suite.check("ctr: shared layers are not uploaded again and stored once", shared_layers)
@@ -770,6 +791,35 @@ def lifecycle_checks(ctx, registry_binary):
         registry.stop()
 
 
+def work_directory(name):
+    """A fresh directory under the system's temporary directory. Lower-case hex only: podman and
+    buildah name images pulled from an OCI layout after its path, which must then be a valid
+    reference (mkdtemp's random part may contain "_")."""
+    work = os.path.join(tempfile.gettempdir(), f"{name}-{secrets.token_hex(6)}")
+    os.makedirs(work)
+    return work
+
+
+def client_checks(ctx, clients, on_client_done=None):
+    """Every client's checks, skopeo first (the others pull the multi-arch images it pushes).
+    `on_client_done(client, since)` runs after each client, with the pull registry's log mark
+    taken before it."""
+    tools = {"skopeo": "skopeo", "docker": "dockerd", "podman": "podman", "buildah": "buildah", "ctr": "containerd"}
+    runners = {"skopeo": skopeo_checks, "docker": docker_checks, "ctr": ctr_checks,
+               "podman": lambda c: podman_checks(c, "podman"), "buildah": lambda c: podman_checks(c, "buildah")}
+    for client in ["skopeo"] + [c for c in clients if c != "skopeo"]:
+        if not tool_available(tools[client]):
+            def missing(tool=tools[client]):
+                raise CheckFailed(f"{tool} is not installed")
+            ctx.suite.check(f"{client}: installed", missing)
+            continue
+        since = ctx.pull.mark()
+        seconds = timed(lambda: runners[client](ctx))
+        ctx.suite.figure(f"{client}: all checks in {seconds:.1f} s")
+        if on_client_done:
+            on_client_done(client, since)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", required=True, help="path to the registry executable")
@@ -778,28 +828,14 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     clients = args.clients.split(",")
-    tools = {"skopeo": "skopeo", "docker": "dockerd", "podman": "podman", "buildah": "buildah", "ctr": "containerd"}
 
     suite = Suite()
-    # Lower-case hex only: podman and buildah name images pulled from an OCI layout after its
-    # path, which must then be a valid reference (mkdtemp's random part may contain "_").
-    work = os.path.join(tempfile.gettempdir(), "interop-" + secrets.token_hex(6))
-    os.makedirs(work)
+    work = work_directory("interop")
     registry = Registry(os.path.abspath(args.registry), work)
     try:
         images = Images(work, args.big_mib, CLIENTS)
         ctx = Context(registry, images, work, suite)
-        runners = {"skopeo": skopeo_checks, "docker": docker_checks, "ctr": ctr_checks,
-                   "podman": lambda c: podman_checks(c, "podman"), "buildah": lambda c: podman_checks(c, "buildah")}
-        # skopeo goes first: the others pull the multi-arch images it pushes.
-        for client in ["skopeo"] + [c for c in clients if c != "skopeo"]:
-            if not tool_available(tools[client]):
-                def missing(tool=tools[client]):
-                    raise CheckFailed(f"{tool} is not installed")
-                suite.check(f"{client}: installed", missing)
-                continue
-            seconds = timed(lambda: runners[client](ctx))
-            suite.figure(f"{client}: all checks in {seconds:.1f} s")
+        client_checks(ctx, clients)
         if tool_available("skopeo"):
             storage_example_checks(ctx, os.path.abspath(args.registry))
             private_registry_checks(ctx, os.path.abspath(args.registry))
