@@ -49,7 +49,14 @@ public final class PostgresMetadataStore: MetadataStore {
             throw error
         }
         let client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
-        let runner = Task { await client.run() }
+        // The pool warns about a lease before `run()` has begun, and a command's first query
+        // comes at once: return only once the runner is about to call it.
+        let (runnerStarted, signal) = AsyncStream<Void>.makeStream()
+        let runner = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in runnerStarted {}
         return PostgresMetadataStore(client: client, runner: runner, lock: lock, logger: logger)
     }
 

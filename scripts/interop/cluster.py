@@ -447,6 +447,22 @@ def gc_loop_check(suite, cluster, images, work):
                  f"manifests and {totals['blobs']} blobs ({totals['bytes'] / 1048576:.1f} MiB)")
 
 
+def maintenance_commands_check(suite, cluster):
+    """`registry scrub` and `registry gc` run with the replicas' configuration, beside them: they
+    work on the bucket and the database, not on a local root."""
+    def body():
+        def run_command(name):
+            return subprocess.run([cluster.binary, name, "--config", cluster.config], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, env=registry_environment(), timeout=600)
+        scrub = run_command("scrub")  # exits 1 when it finds damage
+        expect(scrub.returncode == 0, f"registry scrub --config exited {scrub.returncode}:\n{scrub.stdout[-1500:]}")
+        expect(re.search(r"scrubbed s3://\S+: [1-9]\d* blobs", scrub.stdout), f"scrub checked no blob in the bucket:\n{scrub.stdout[-800:]}")
+        gc = run_command("gc")
+        expect(gc.returncode == 0, f"registry gc --config exited {gc.returncode}:\n{gc.stdout[-1500:]}")
+        suite.figure("registry scrub --config on the cluster: " + scrub.stdout.splitlines()[0])
+    suite.check("cluster: registry scrub and registry gc with the replicas' configuration check the bucket and the database", body)
+
+
 def read_bytes_of(pid):
     """Bytes a process has read (sockets included), from /proc/PID/io."""
     with open(f"/proc/{pid}/io") as f:
@@ -645,6 +661,7 @@ def main():
         tag_move_check(suite, cluster, images, work)
         alternating_chunks_check(suite, cluster)
         gc_loop_check(suite, cluster, images, work)
+        maintenance_commands_check(suite, cluster)
         engines.reclaim()
         suite.check("cluster: registry-conformance against A: N passed, 0 failed, 0 skipped",
                     lambda: suite.figure("conformance against A: " + conformance(conformance_binary, cluster.a, work, "a")))
@@ -664,6 +681,8 @@ def main():
                       on_client_done=lambda client, since: (redirect_checks(suite, cluster, client, since), engines.reclaim()))
         suite.prefix = ""
         curl_redirect_check(suite, cluster, images)
+        suite.check("redirect: registry-conformance against B (blob downloads answered with 307s): N passed, 0 failed, 0 skipped",
+                    lambda: suite.figure("conformance against B (redirect): " + conformance(conformance_binary, cluster.b, work, "b-redirect")))
         cluster.stop()
         suite.figure(f"bucket after the redirect pass: {engines.s3.usage(cluster.prefix)}")
     finally:

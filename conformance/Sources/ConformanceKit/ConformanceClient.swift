@@ -19,6 +19,9 @@ final class ConformanceClient: Sendable {
         let status: Int
         let headers: HTTPHeaders
         let body: [UInt8]
+        /// The URL that answered, when the registry redirected the request (a blob download sent
+        /// to its storage, which the spec allows): the headers are then the storage's.
+        var redirectedTo: String? = nil
 
         func header(_ name: String) -> String? { headers.first(name: name) }
         var text: String { String(decoding: body, as: UTF8.self) }
@@ -160,7 +163,8 @@ final class ConformanceClient: Sendable {
             exchange.responseBodyPreview = Array(bytes.prefix(Exchange.bodyPreviewBytes))
             exchange.responseBodyLength = bytes.count
             recorder.record(exchange)
-            return Response(status: Int(response.status.code), headers: response.headers, body: bytes)
+            let redirectedTo = response.history.count > 1 ? response.url?.absoluteString : nil
+            return Response(status: Int(response.status.code), headers: response.headers, body: bytes, redirectedTo: redirectedTo)
         } catch {
             exchange.error = "\(error)"
             recorder.record(exchange)
