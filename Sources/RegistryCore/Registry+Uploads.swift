@@ -175,13 +175,14 @@ extension Registry {
             throw RegistryError(.blobUploadInvalid, message: "another request is writing to this upload", detail: ["session": id.value])
         case .held(let held):
             // Another process sharing the database (a replica) may have written to the session
-            // since this one last did: its record then holds another length, and the state
-            // kept here (length, running hash) is stale. One indexed read per request.
+            // since this one last did: its record then holds a greater length, and the state
+            // kept here (length, running hash) is behind; it catches up by hashing only the
+            // bytes written since. One indexed read per request.
             do {
                 guard let record = try await metadata.upload(id) else {
                     throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
                 }
-                state = record.committedLength == held.length ? held : try await loadSession(id)
+                state = record.committedLength == held.length ? held : try await loadSession(id, catchingUp: held)
             } catch {
                 await sessions.release(id, state: nil)
                 throw error
@@ -220,9 +221,11 @@ extension Registry {
         }
     }
 
-    /// Rebuilds a session this process has not seen (after a restart): the data file is cut
-    /// back to the length last acknowledged to the client, and the hash recomputed from it.
-    private func loadSession(_ id: UploadID) async throws -> UploadSessionTable.State {
+    /// Rebuilds a session this process has not seen (after a restart), or has seen only up to
+    /// `held` (another replica wrote to it since): the data is cut back to the length last
+    /// acknowledged to the client, and the hash recomputed from it, from `held` on when given
+    /// (the committed length only grows, and the bytes below it never change).
+    private func loadSession(_ id: UploadID, catchingUp held: UploadSessionTable.State? = nil) async throws -> UploadSessionTable.State {
         guard let record = try await metadata.upload(id) else {
             throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
         }
@@ -233,21 +236,30 @@ extension Registry {
             try await writer.truncate(to: length)
             try await writer.close()
         }
-        let hasher = try await rehash(id, length: length, algorithm: .sha256)
+        if let held, held.length <= length {
+            let hasher = try await rehash(id, continuing: held.hasher, over: held.length..<length)
+            return .init(repository: record.repository, hasher: hasher, length: length)
+        }
+        let hasher = try await rehash(id, continuing: DigestHasher(algorithm: .sha256), over: 0..<length)
         return .init(repository: record.repository, hasher: hasher, length: length)
     }
 
     private func rehash(_ id: UploadID, length: Int64, algorithm: DigestAlgorithm) async throws -> DigestHasher {
-        var hasher = DigestHasher(algorithm: algorithm)
-        if length == 0 { return hasher }
+        try await rehash(id, continuing: DigestHasher(algorithm: algorithm), over: 0..<length)
+    }
+
+    /// `hasher` fed the session's bytes `range`.
+    private func rehash(_ id: UploadID, continuing hasher: DigestHasher, over range: Range<Int64>) async throws -> DigestHasher {
+        var hasher = hasher
+        if range.isEmpty { return hasher }
         let reader = try await uploads.openReader(id)
         do {
             var read: Int64 = 0
-            for try await chunk in reader.chunks(in: 0..<length, chunkSize: 1 << 20) {
+            for try await chunk in reader.chunks(in: range, chunkSize: 1 << 20) {
                 chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 read += Int64(chunk.readableBytes)
             }
-            guard read == length else { throw StorageError.truncatedFile(expected: length, found: read) }
+            guard read == Int64(range.count) else { throw StorageError.truncatedFile(expected: range.upperBound, found: range.lowerBound + read) }
         } catch {
             try? await reader.close()
             throw error
