@@ -13,12 +13,14 @@ struct ResponseWriter: Sendable {
     static let apiVersionHeader = ("Docker-Distribution-API-Version", "registry/2.0")
     /// Read size for blobs that cannot be sent with `sendfile` (TLS, HTTP/2).
     static let blobChunkBytes = 1 << 20
-    /// Chunk writes outstanding while the next chunk is read. One keeps the disk read and the
-    /// encryption and socket write overlapped (the socket's buffer holds megabytes, so the client
-    /// is not starved while the next chunk is handed over); with more, each flush finds TLS's
-    /// ciphertext buffer still queued on the socket and allocates a new one, whose page faults
-    /// cost more than the overlap gains.
-    static let blobWritesInFlight = 1
+    /// Bytes of chunk writes outstanding while the next chunk is read: one file chunk. It keeps
+    /// the disk read and the encryption and socket write overlapped (the socket's buffer holds
+    /// megabytes, so the client is not starved while the next chunk is handed over); with more,
+    /// each flush finds TLS's ciphertext buffer still queued on the socket and allocates a new
+    /// one, whose page faults cost more than the overlap gains. Smaller chunks (an object
+    /// store's network reads) get as many writes in flight as fit, so that the pipeline does
+    /// not shrink to one small buffer.
+    static let blobBytesInFlight = blobChunkBytes
 
     func writeContinue(version: HTTPVersion) {
         channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: .continue)), promise: nil)
@@ -100,24 +102,27 @@ struct ResponseWriter: Sendable {
         }
     }
 
-    /// Writes a blob's chunks, reading the next one while up to ``blobWritesInFlight`` are on
-    /// their way to the kernel: the disk read, the encryption (on the event loop, as the write is
+    /// Writes a blob's chunks, reading the next one while up to ``blobBytesInFlight`` (at least
+    /// one chunk) are on their way to the kernel: the disk read, the encryption (on the event loop, as the write is
     /// flushed) and the socket write of successive chunks overlap, instead of a chunk being read
     /// only once the previous one was written. Memory stays bounded to a few chunks whatever the
     /// blob's size. Returns the bytes written.
     private func writeBlobChunks(_ chunks: BlobChunks) async throws -> Int64 {
         let channel = self.channel
-        var inFlight: [EventLoopFuture<Void>] = []
-        inFlight.reserveCapacity(Self.blobWritesInFlight + 1)
+        var inFlight = CircularBuffer<(write: EventLoopFuture<Void>, bytes: Int)>()
+        var bytesInFlight = 0
         var sent: Int64 = 0
         for try await chunk in chunks {
             sent += Int64(chunk.readableBytes)
-            if inFlight.count >= Self.blobWritesInFlight {
-                try await inFlight.removeFirst().get()
+            while let oldest = inFlight.first, bytesInFlight + chunk.readableBytes > Self.blobBytesInFlight {
+                try await oldest.write.get()
+                bytesInFlight -= oldest.bytes
+                inFlight.removeFirst()
             }
-            inFlight.append(channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))))
+            inFlight.append((channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))), chunk.readableBytes))
+            bytesInFlight += chunk.readableBytes
         }
-        for write in inFlight { try await write.get() }
+        for entry in inFlight { try await entry.write.get() }
         return sent
     }
 
