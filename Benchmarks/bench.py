@@ -4,6 +4,7 @@ docker-registry) side by side, on loopback, alternating, and prints medians and 
 
     swift build -c release --product registry && swift build -c release --product registry-bench
     python3 Benchmarks/bench.py --registry .build/release/registry [--rounds 3] [--size-mib 1024]
+    python3 Benchmarks/bench.py --backend cluster --registry .build/release/registry   # see cluster_bench.py
 
 Scenarios: listing latency as repositories and tags grow (10, 1 000, 10 000); blob push
 (monolithic PUT, one streamed chunked PATCH, 16 MiB chunks) against the single-core SHA-256 rate
@@ -419,12 +420,35 @@ def main():
     parser.add_argument("--latency-seconds", type=int, default=3)
     parser.add_argument("--work-dir", help="where the two storage roots go (default: a new temporary directory); "
                         "put it on the file system you mean to measure")
-    parser.add_argument("--skip", action="append", default=[], choices=["push", "pull", "tls", "small", "pushes", "scale", "close"],
-                        help="leave a scenario out (repeatable)")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["push", "pull", "tls", "small", "pushes", "scale", "close", "redirect"],
+                        help="leave a scenario out (repeatable; `redirect` is the cluster's redirected pulls)")
+    parser.add_argument("--backend", choices=["local", "cluster"], default="local",
+                        help="local: one process on a file system root each (default); cluster: two replicas of ours on "
+                        "PostgreSQL + radosgw against the reference on the same radosgw (Benchmarks/cluster_bench.py)")
+    cluster = parser.add_argument_group("--backend cluster")
+    cluster.add_argument("--store", choices=["memstore", "bluestore"], default="bluestore",
+                         help="the OSD's object store (scripts/engines/start.sh --store); bluestore keeps the data on disk")
+    cluster.add_argument("--store-gib", type=int, default=16, help="size of the OSD's store (sparse with bluestore)")
+    cluster.add_argument("--chunked-mib", type=int, default=256,
+                         help="size of the blob of the 16 MiB-chunk pushes (our replicas re-read an upload each time its "
+                         "chunks change replica: the cost grows with the square of the size)")
+    cluster.add_argument("--engines-env", help="use engines already running: a file of start.sh's `export` lines "
+                         "(they are not stopped)")
+    cluster.add_argument("--small-blobs", type=int, default=300, help="blobs per round of the small pushes")
+    cluster.add_argument("--small-manifests", type=int, default=30, help="manifests per round of the small pushes")
     args = parser.parse_args()
+    bench_binary = os.path.abspath(args.bench or os.path.join(os.path.dirname(args.registry), "registry-bench"))
+    if not os.path.exists(bench_binary):
+        sys.exit(f"{bench_binary} does not exist: build it (swift build -c release --product registry-bench) or give --bench")
+    if args.backend == "cluster":
+        import cluster_bench
+        args.registry = os.path.abspath(args.registry)
+        cluster_bench.run(args, Bench(bench_binary))
+        return
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
-    bench = Bench(os.path.abspath(args.bench or os.path.join(os.path.dirname(args.registry), "registry-bench")))
+    bench = Bench(bench_binary)
 
     work = tempfile.mkdtemp(prefix="bench-", dir=args.work_dir)
     table = Table()

@@ -5,14 +5,18 @@ import NIOPosix
 /// Many small pushes: blobs of a few KiB spread over repositories, then manifests that use them,
 /// from concurrent workers. Measures per-operation overhead (request handling, metadata writes,
 /// fsyncs) rather than bandwidth.
+///
+/// Given several URLs (the replicas of a cluster), every worker holds a connection to each, and
+/// requests go round robin as a load balancer without sticky sessions sends them: a blob's `POST`
+/// goes to one replica and its `PUT` to the next, and each job starts one replica further on.
 struct PushesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pushes",
         abstract: "Push many small blobs and manifests concurrently; print operations/s."
     )
 
-    @Argument(help: "http://HOST:PORT of the registry.")
-    var url: String
+    @Argument(help: "http://HOST:PORT of the registry (several: the replicas of one registry).")
+    var urls: [String]
 
     @Option(help: "Blobs to push (each one POST + PUT).")
     var blobs: Int = 2000
@@ -39,7 +43,8 @@ struct PushesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try Target(url)
+        let targets = try urls.map(Target.init)
+        guard !targets.isEmpty else { throw ValidationError("give at least one URL") }
         let repositories = self.repositories
         let blobs = (0..<self.blobs).map { Blob.random(size: size, seed: seed, index: $0) }
         let names = (0..<repositories).map { "bench/small-\(seed)/r\($0)" }
@@ -48,13 +53,16 @@ struct PushesCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
 
         let started = clock.now
-        try await WorkQueue.run(jobs: blobs.count, workers: workers, target: target, group: group) { connection, index in
-            try await connection.pushBlob(names[index % repositories], blobs[index])
+        try await WorkQueue.run(jobs: blobs.count, workers: workers, targets: targets, group: group) { connections, worker, index in
+            let first = (worker + index) % connections.count
+            try await connections[first].pushBlob(
+                names[index % repositories], blobs[index], finishingOn: connections[(first + 1) % connections.count])
         }
         let blobsDone = clock.now
         // Manifest k of repository r uses the repository's first blob as config and another of
         // its blobs as the layer.
-        try await WorkQueue.run(jobs: manifests, workers: workers, target: target, group: group) { connection, index in
+        try await WorkQueue.run(jobs: manifests, workers: workers, targets: targets, group: group) { connections, worker, index in
+            let connection = connections[(worker + index) % connections.count]
             let repository = index % repositories
             let k = index / repositories
             let config = blobs[repository]

@@ -42,6 +42,19 @@ final class SequentialConnection {
         }
     }
 
+    /// Opens one connection to each target, runs `body` with them (in the targets' order) and
+    /// closes them.
+    static func with<Result>(
+        _ targets: [Target], group: any EventLoopGroup, _ body: ([SequentialConnection]) async throws -> Result
+    ) async throws -> Result {
+        guard let first = targets.first else { return try await body([]) }
+        return try await with(first, group: group) { connection in
+            try await with(Array(targets.dropFirst()), group: group) { others in
+                try await body([connection] + others)
+            }
+        }
+    }
+
     /// Sends a request and reads its whole response; fails unless the status is `expected`.
     @discardableResult
     func send(
@@ -88,11 +101,12 @@ final class SequentialConnection {
         return target.path(ofLocation: location)
     }
 
-    /// Pushes a small blob the way most clients do: `POST`, then `PUT` with the body and digest.
-    func pushBlob(_ repository: String, _ blob: Blob) async throws {
+    /// Pushes a small blob the way most clients do: `POST`, then `PUT` with the body and digest,
+    /// the `PUT` on `finisher` if given (another replica of a cluster: no sticky sessions).
+    func pushBlob(_ repository: String, _ blob: Blob, finishingOn finisher: SequentialConnection? = nil) async throws {
         let location = try await startUpload(repository)
         let separator = location.contains("?") ? "&" : "?"
-        try await send(
+        try await (finisher ?? self).send(
             .PUT, location + separator + "digest=" + blob.digest,
             headers: [("Content-Type", "application/octet-stream")], body: blob.bytes, expect: .created
         )

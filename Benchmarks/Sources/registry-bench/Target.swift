@@ -6,6 +6,12 @@ struct Target: Sendable {
     /// Path and query, starting with `/`.
     var path: String
 
+    init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
     init(_ url: String) throws {
         guard url.hasPrefix("http://") else { throw BenchFailure("\(url): only http:// URLs are measured") }
         let rest = url.dropFirst("http://".count)

@@ -24,13 +24,25 @@ final class WorkQueue: Sendable {
         jobs: Int, workers: Int, target: Target, group: any EventLoopGroup,
         _ job: @escaping @Sendable (SequentialConnection, Int) async throws -> Void
     ) async throws {
+        try await run(jobs: jobs, workers: workers, targets: [target], group: group) { connections, _, number in
+            try await job(connections[0], number)
+        }
+    }
+
+    /// Runs `workers` tasks that each hold one connection to every target (the replicas of a
+    /// cluster) and call `job(connections, worker, number)` for numbers taken from the queue;
+    /// the first failure fails the whole run.
+    static func run(
+        jobs: Int, workers: Int, targets: [Target], group: any EventLoopGroup,
+        _ job: @escaping @Sendable ([SequentialConnection], Int, Int) async throws -> Void
+    ) async throws {
         let queue = WorkQueue(count: jobs)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for _ in 0..<workers {
+            for worker in 0..<workers {
                 tasks.addTask {
-                    try await SequentialConnection.with(target, group: group) { connection in
+                    try await SequentialConnection.with(targets, group: group) { connections in
                         while let number = queue.take() {
-                            try await job(connection, number)
+                            try await job(connections, worker, number)
                         }
                     }
                 }
