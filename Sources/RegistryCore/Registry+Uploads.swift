@@ -85,7 +85,7 @@ extension Registry {
             if hasher.algorithm != digest.algorithm {
                 // The session hashed with another algorithm than the client's digest names: the
                 // only case where the data is read back.
-                hasher = try await self.rehash(id, length: state.length, algorithm: digest.algorithm)
+                hasher = try await self.rehash(id, continuing: DigestHasher(algorithm: digest.algorithm), over: 0..<state.length)
             }
             let actual = hasher.finalize()
             guard actual == digest else {
@@ -169,31 +169,32 @@ extension Registry {
         _ id: UploadID, in repository: RepositoryName,
         _ body: (inout UploadSessionTable.State) async throws -> (T, keep: Bool)
     ) async throws -> T {
-        var state: UploadSessionTable.State
+        let held: UploadSessionTable.State?
         switch await sessions.reserve(id) {
         case .busy:
             throw RegistryError(.blobUploadInvalid, message: "another request is writing to this upload", detail: ["session": id.value])
-        case .held(let held):
-            // Another process sharing the database (a replica) may have written to the session
-            // since this one last did: its record then holds a greater length, and the state
-            // kept here (length, running hash) is behind; it catches up by hashing only the
-            // bytes written since. One indexed read per request.
-            do {
-                guard let record = try await metadata.upload(id) else {
-                    throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
-                }
-                state = record.committedLength == held.length ? held : try await loadSession(id, catchingUp: held)
-            } catch {
-                await sessions.release(id, state: nil)
-                throw error
-            }
+        case .held(let state):
+            held = state
         case .mustLoad:
-            do {
-                state = try await loadSession(id)
-            } catch {
-                await sessions.release(id, state: nil)
-                throw error
+            held = nil
+        }
+        // Another process sharing the database (a replica) may have written to the session since
+        // this one last did: its record then holds a greater length, and the state kept here
+        // (length, running hash) is behind; it catches up by hashing only the bytes written
+        // since. One indexed read per request.
+        var state: UploadSessionTable.State
+        do {
+            guard let record = try await metadata.upload(id) else {
+                throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
             }
+            if let held, record.committedLength == held.length {
+                state = held
+            } else {
+                state = try await loadSession(record, catchingUp: held)
+            }
+        } catch {
+            await sessions.release(id, state: nil)
+            throw error
         }
         guard state.repository == repository else {
             await sessions.release(id, state: state)
@@ -225,10 +226,8 @@ extension Registry {
     /// `held` (another replica wrote to it since): the data is cut back to the length last
     /// acknowledged to the client, and the hash recomputed from it, from `held` on when given
     /// (the committed length only grows, and the bytes below it never change).
-    private func loadSession(_ id: UploadID, catchingUp held: UploadSessionTable.State? = nil) async throws -> UploadSessionTable.State {
-        guard let record = try await metadata.upload(id) else {
-            throw RegistryError(.blobUploadUnknown, detail: ["session": id.value])
-        }
+    private func loadSession(_ record: UploadRecord, catchingUp held: UploadSessionTable.State?) async throws -> UploadSessionTable.State {
+        let id = record.id
         let fileLength = try await uploads.length(of: id) ?? 0
         let length = min(record.committedLength, fileLength)
         if fileLength != length {
@@ -236,16 +235,10 @@ extension Registry {
             try await writer.truncate(to: length)
             try await writer.close()
         }
-        if let held, held.length <= length {
-            let hasher = try await rehash(id, continuing: held.hasher, over: held.length..<length)
-            return .init(repository: record.repository, hasher: hasher, length: length)
-        }
-        let hasher = try await rehash(id, continuing: DigestHasher(algorithm: .sha256), over: 0..<length)
+        let start = held.flatMap { $0.length <= length ? $0 : nil }
+        let hasher = try await rehash(
+            id, continuing: start?.hasher ?? DigestHasher(algorithm: .sha256), over: (start?.length ?? 0)..<length)
         return .init(repository: record.repository, hasher: hasher, length: length)
-    }
-
-    private func rehash(_ id: UploadID, length: Int64, algorithm: DigestAlgorithm) async throws -> DigestHasher {
-        try await rehash(id, continuing: DigestHasher(algorithm: algorithm), over: 0..<length)
     }
 
     /// `hasher` fed the session's bytes `range`.
