@@ -20,7 +20,8 @@ struct ObjectChunks: AsyncSequence, Sendable {
     let client: S3Client
     let chunkSize: Int
     /// The first piece's GET, already answered, when the caller started it (see
-    /// ``ObjectBlobReader``); read by the first iterator only.
+    /// ``ObjectBlobReader``). Its body can be read once, so a sequence given one is to be
+    /// iterated once (as every blob read is).
     var firstResponse: S3ObjectStream? = nil
     /// Finds the pieces when the sequence is first read (a session's segments are listed then).
     let pieces: @Sendable () async throws -> [ObjectPiece]
