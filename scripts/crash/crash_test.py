@@ -457,7 +457,14 @@ class Worker(threading.Thread):
     # --- helpers
 
     def req(self, method, path, **kwargs):
-        return request(self.c.server, method, path, **kwargs)
+        """A request that never reached a server (refused while the killer restarts it) had no effect,
+        so it is sent again to the next server rather than judged."""
+        for _ in range(5):
+            reply = request(self.c.server, method, path, **kwargs)
+            if reply.sent or reply.error == "no server" or self.c.stopping.is_set():
+                return reply
+            self.c.server.wait_after(reply.generation, 10)
+        return reply
 
     def after_interruption(self, reply):
         """After a lost connection: wait for the next server (the killer restarts it)."""
