@@ -12,7 +12,7 @@ import PostgresNIO
 /// Every text key is `COLLATE "C"`: listings page by byte order, as in SQLite and as the
 /// distribution spec's "lexical order" means, whatever collation the database was created with.
 enum PostgresSchema {
-    static let version = 1
+    static let version = 2
 
     /// Statements that take a database from version `key - 1` to `key`.
     static let migrations: [Int: [String]] = [
@@ -134,6 +134,9 @@ enum PostgresSchema {
             END
             $$
             """,
+        ],
+        // 2: production operations: the event outbox, the audit log, robot accounts.
+        2: [
         ],
     ]
 

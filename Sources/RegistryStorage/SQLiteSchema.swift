@@ -1,6 +1,6 @@
 /// The metadata schema. Every listing the API offers is served by a primary key or an index.
 enum SQLiteSchema {
-    static let version = 3
+    static let version = 4
 
     /// Brings a database made by an older version up to date, keyed by the version it has.
     static let migrations: [Int: [String]] = [
@@ -8,6 +8,8 @@ enum SQLiteSchema {
         1: ["ALTER TABLE tags ADD COLUMN pulled_at INTEGER"],
         // 3: `blob_tombstones` (created by `statements`, as for a new database).
         2: [],
+        // 4: the event outbox, the audit log, robot accounts (created by `statements`).
+        3: [],
     ]
 
     static let statements: [String] = [
