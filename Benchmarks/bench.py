@@ -5,6 +5,7 @@ docker-registry) side by side, on loopback, alternating, and prints medians and 
     swift build -c release --product registry && swift build -c release --product registry-bench
     python3 Benchmarks/bench.py --registry .build/release/registry [--rounds 3] [--size-mib 1024]
     python3 Benchmarks/bench.py --backend cluster --registry .build/release/registry   # see cluster_bench.py
+    python3 Benchmarks/bench.py --backend features --registry .build/release/registry  # see features_bench.py
 
 Scenarios: listing latency as repositories and tags grow (10, 1 000, 10 000); blob push
 (monolithic PUT, one streamed chunked PATCH, 16 MiB chunks) against the single-core SHA-256 rate
@@ -423,9 +424,10 @@ def main():
     parser.add_argument("--skip", action="append", default=[],
                         choices=["push", "pull", "tls", "small", "pushes", "scale", "close", "redirect"],
                         help="leave a scenario out (repeatable; `redirect` is the cluster's redirected pulls)")
-    parser.add_argument("--backend", choices=["local", "cluster"], default="local",
+    parser.add_argument("--backend", choices=["local", "cluster", "features"], default="local",
                         help="local: one process on a file system root each (default); cluster: two replicas of ours on "
-                        "PostgreSQL + radosgw against the reference on the same radosgw (Benchmarks/cluster_bench.py)")
+                        "PostgreSQL + radosgw against the reference on the same radosgw (Benchmarks/cluster_bench.py); "
+                        "features: ours with metrics, audit and rate limits off and on (Benchmarks/features_bench.py)")
     cluster = parser.add_argument_group("--backend cluster")
     cluster.add_argument("--store", choices=["memstore", "bluestore"], default="bluestore",
                          help="the OSD's object store (scripts/engines/start.sh --store); bluestore keeps the data on disk")
@@ -449,6 +451,11 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
     bench = Bench(bench_binary)
+    if args.backend == "features":
+        import features_bench
+        args.registry = os.path.abspath(args.registry)
+        features_bench.run(args, bench)
+        return
 
     work = tempfile.mkdtemp(prefix="bench-", dir=args.work_dir)
     table = Table()

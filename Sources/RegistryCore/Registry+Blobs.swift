@@ -57,10 +57,22 @@ extension Registry {
     /// Makes a blob readable from `repository` without uploading it again. With `source`, only
     /// a blob that repository may read is mounted; without, any blob the registry stores.
     /// Returns false when there is nothing to mount (the caller then starts a normal upload).
-    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
+    /// A mount that would take `repository` past its storage quota is refused (`403 DENIED`).
+    public func mountBlob(
+        _ digest: Digest, from source: RepositoryName?, into repository: RepositoryName, actor: String? = nil
+    ) async throws -> Bool {
         try requireWritable(repository)
         // A record whose file is gone (a damaged root) must not spread to another repository.
-        guard try await blobs.size(of: digest) != nil else { return false }
-        return try await metadata.mountBlob(digest, from: source, into: repository)
+        guard let size = try await blobs.size(of: digest) else { return false }
+        var quota: QuotaCheck?
+        if options.quotas.quota(for: repository) != nil {
+            // Only a blob the mount could take counts (the store checks again, atomically).
+            if let source, try await metadata.blobSize(digest, in: source) == nil { return false }
+            quota = try await checkQuota(adding: size, blob: digest, in: repository)
+        }
+        guard try await metadata.mountBlob(digest, from: source, into: repository) else { return false }
+        noteQuotaUse(quota, in: repository)
+        recordMount(digest, size: size, from: source, into: repository, actor: actor)
+        return true
     }
 }

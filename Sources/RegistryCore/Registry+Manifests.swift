@@ -107,9 +107,13 @@ extension Registry {
     /// Stores a manifest byte-exact after validating it, and points at it the reference's tag
     /// (when pushed by tag) and every one of `tags` (the spec's `?tag=` parameters), all in one
     /// transaction: every tag moves, or nothing is stored. Pushed by digest, the manifest keeps
-    /// the digest's algorithm (a sha512 reference stores and serves it under sha512).
+    /// the digest's algorithm (a sha512 reference stores and serves it under sha512). A tag an
+    /// immutable-tag rule protects may only be pushed again with the manifest it points at
+    /// (`isAdmin`: see ``requireTagsMayMove(_:to:in:isAdmin:)``). `actor` (the user) is named
+    /// in the push's event notifications.
     public func putManifest(
-        _ body: ByteBuffer, contentType: String?, reference: Reference, tags extraTags: [Tag] = [], in repository: RepositoryName
+        _ body: ByteBuffer, contentType: String?, reference: Reference, tags extraTags: [Tag] = [], in repository: RepositoryName,
+        isAdmin: Bool = false, actor: String? = nil
     ) async throws -> PushedManifest {
         try requireWritable(repository)
         guard body.readableBytes <= options.maxManifestBytes else {
@@ -137,8 +141,10 @@ extension Registry {
         }
         for tag in extraTags where !tags.contains(tag) { tags.append(tag) }
         let record = Self.record(of: manifest, digest: digest, content: body)
+        try await requireTagsMayMove(tags, to: digest, in: repository, isAdmin: isAdmin)
         try await requireBlobFiles(record.blobReferences)
-        switch try await metadata.putManifest(record, tags: tags, in: repository) {
+        let events = pushEvents(record, tags: tags, in: repository, actor: actor)
+        switch try await metadata.putManifest(record, tags: tags, in: repository, events: events) {
         case .stored:
             return PushedManifest(digest: digest, subject: manifest.subject?.digest, tags: tags)
         case .missingReferences(let missing):
@@ -181,23 +187,32 @@ extension Registry {
 
     /// Deletes a repository's tags, manifests and blob links. Its blobs are reclaimed by the
     /// next garbage collection, unless other repositories use them.
-    public func deleteRepository(_ repository: RepositoryName) async throws {
+    public func deleteRepository(_ repository: RepositoryName, isAdmin: Bool = false, actor: String? = nil) async throws {
         try requireDeletesEnabled(repository)
-        guard try await metadata.deleteRepository(repository) else {
+        try await requireRepositoryMayGo(repository, isAdmin: isAdmin)
+        let events = repositoryDeletionEvents(repository, actor: actor)
+        guard try await metadata.deleteRepository(repository, events: events) else {
             throw RegistryError(.nameUnknown, detail: ["name": repository.value])
         }
     }
 
-    /// Deletes a manifest and its tags (by digest) or only the tag (by tag).
-    public func deleteManifest(_ reference: Reference, in repository: RepositoryName) async throws {
+    /// Deletes a manifest and its tags (by digest) or only the tag (by tag), unless an
+    /// immutable-tag rule protects the tag (or one of the manifest's tags).
+    public func deleteManifest(
+        _ reference: Reference, in repository: RepositoryName, isAdmin: Bool = false, actor: String? = nil
+    ) async throws {
         try requireDeletesEnabled(repository)
         switch reference {
         case .digest(let digest):
-            guard try await metadata.deleteManifest(digest, in: repository) else {
+            try await requireManifestMayGo(digest, in: repository, isAdmin: isAdmin)
+            let events = await manifestDeletionEvents(digest, in: repository, actor: actor)
+            guard try await metadata.deleteManifest(digest, in: repository, events: events) else {
                 throw RegistryError(.manifestUnknown, detail: ["digest": digest.description])
             }
         case .tag(let tag):
-            guard try await metadata.deleteTag(tag, in: repository) else {
+            try await requireTagMayGo(tag, in: repository, isAdmin: isAdmin)
+            let events = await tagDeletionEvents(tag, in: repository, actor: actor)
+            guard try await metadata.deleteTag(tag, in: repository, events: events) else {
                 throw RegistryError(.manifestUnknown, detail: ["tag": tag.value])
             }
         }

@@ -27,10 +27,12 @@ extension Registry {
         let key = "\(repository)@\(digest)"
         // A fetch that ended, or a link, sends us back to storage; three rounds are plenty
         // unless something deletes the blob as fast as it arrives.
-        for _ in 0..<3 {
+        for round in 0..<3 {
             if try await metadata.blobSize(digest, in: repository) != nil {
+                if round == 0 { metrics.proxyHit(.blob) }
                 return .stored(try await openBlob(digest, in: repository))
             }
+            if round == 0 { metrics.proxyMiss(.blob) }
             let fetch = try await fromUpstream(route) {
                 try await route.cache.blobFetches.join(key, digest: digest) {
                     try await self.startFetch(digest, in: repository, route: route, key: key)
@@ -99,6 +101,7 @@ extension Registry {
                 return
             } catch {
                 logger.error("upstream blob fetch failed", metadata: ["digest": "\(digest)", "repository": "\(repository)", "error": "\(error)"])
+                if error is UpstreamError || Self.upstreamIsUnavailable(error) { self.metrics.upstreamFailed() }
                 try? await writer.close()
                 try? await self.uploads.remove(id)
                 try? await self.metadata.deleteUpload(id)
@@ -141,6 +144,7 @@ extension Registry {
         }
         // The blob is recorded: the session's copy of the bytes has served its purpose.
         try? await uploads.remove(id)
+        recordBlobCached(fetch.digest, size: received, in: repository)
         fetch.advance(to: received)
     }
 }

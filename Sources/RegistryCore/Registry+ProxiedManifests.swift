@@ -18,9 +18,11 @@ extension Registry {
     func proxiedManifest(taggedAs tag: Tag, in repository: RepositoryName, route: ProxyRoute) async throws -> ServedManifest {
         let cached = try await metadata.manifest(taggedAs: tag, in: repository)
         if let cached, route.cache.isFresh(tag, in: repository, route: route) {
+            metrics.proxyHit(.manifest)
             route.cache.served(cached.digest, in: repository)
             return ServedManifest(manifest: cached, isStale: false)
         }
+        metrics.proxyMiss(.manifest)
         do {
             try await withUpstream(route) {
                 try await route.cache.manifestFetches.run("tag \(PullThroughCache.key(tag, repository))") {
@@ -78,7 +80,11 @@ extension Registry {
     /// A proxied manifest by digest: cached for good once fetched (a digest cannot move).
     func proxiedManifest(_ digest: Digest, in repository: RepositoryName, route: ProxyRoute) async throws -> StoredManifest? {
         route.cache.served(digest, in: repository)
-        if let cached = try await metadata.manifest(digest, in: repository) { return cached }
+        if let cached = try await metadata.manifest(digest, in: repository) {
+            metrics.proxyHit(.manifest)
+            return cached
+        }
+        metrics.proxyMiss(.manifest)
         try await fromUpstream(route) {
             try await route.cache.manifestFetches.run("digest \(repository)@\(digest)") {
                 guard try await self.metadata.manifest(digest, in: repository) == nil else { return }
@@ -96,7 +102,7 @@ extension Registry {
         let manifest = try Manifest(parsing: bytes, contentType: mediaType)
         var record = Self.record(of: manifest, digest: digest, content: content)
         record.referencesMayBeAbsent = true
-        _ = try await metadata.putManifest(record, tag: tag, in: repository)
+        _ = try await metadata.putManifest(record, tag: tag, in: repository, events: cacheFillEvents(record, tag: tag, in: repository))
     }
 
     /// A proxied repository's tags as the upstream lists them, in lexical order; nil when the

@@ -21,8 +21,13 @@ extension Registry {
             let result = try await body()
             cache.markAvailable(route.upstream)
             return result
-        } catch let error where Self.upstreamIsUnavailable(error) {
-            cache.markUnavailable(route.upstream)
+        } catch {
+            if Self.upstreamIsUnavailable(error) {
+                cache.markUnavailable(route.upstream)
+                metrics.upstreamFailed()
+            } else if error is UpstreamError {
+                metrics.upstreamFailed()
+            }
             throw error
         }
     }

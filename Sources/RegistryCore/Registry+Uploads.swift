@@ -32,13 +32,20 @@ extension Registry {
         return UploadStatus(id: id, length: 0)
     }
 
-    /// Uploads a whole blob in one request (`POST ?digest=` with a body).
+    /// Uploads a whole blob in one request (`POST ?digest=` with a body). With the body's
+    /// `declaredLength` (`Content-Length`), one that would pass the repository's storage quota
+    /// is refused before a session exists or a byte is stored.
     public func uploadMonolithic<Body: AsyncSequence>(
-        _ body: Body, digest: Digest, in repository: RepositoryName
+        _ body: Body, digest: Digest, in repository: RepositoryName, declaredLength: Int64? = nil
     ) async throws -> Digest where Body.Element == ByteBuffer {
+        if let declaredLength {
+            try requireWritable(repository)
+            _ = try await checkQuota(adding: declaredLength, blob: digest, in: repository)
+        }
         let status = try await startUpload(in: repository, algorithm: digest.algorithm)
         do {
-            return try await completeUpload(status.id, in: repository, digest: digest, range: nil, finalChunk: body)
+            return try await completeUpload(
+                status.id, in: repository, digest: digest, range: nil, finalChunk: body, declaredLength: declaredLength)
         } catch {
             // The session was this request's alone: nothing of it may outlive a failure.
             await abandon(status.id)
@@ -74,12 +81,22 @@ extension Registry {
     }
 
     /// Completes a session (`PUT ?digest=`), with an optional final chunk: verifies the digest
-    /// and makes the data the blob, or stores nothing and ends the session.
+    /// and makes the data the blob, or stores nothing and ends the session. A blob that would
+    /// take the repository past its storage quota is refused and the session's bytes discarded:
+    /// before the final chunk is read when its `declaredLength` is known, otherwise once the
+    /// digest is verified, before the blob is linked.
     public func completeUpload<Body: AsyncSequence>(
-        _ id: UploadID, in repository: RepositoryName, digest: Digest, range: ChunkRange?, finalChunk: Body
+        _ id: UploadID, in repository: RepositoryName, digest: Digest, range: ChunkRange?, finalChunk: Body,
+        declaredLength: Int64? = nil
     ) async throws -> Digest where Body.Element == ByteBuffer {
         try requireWritable(repository)
         return try await withSession(id, in: repository) { state in
+            if let declaredLength {
+                try await self.discardingOnRefusal(id) {
+                    let (total, overflow) = state.length.addingReportingOverflow(declaredLength)
+                    _ = try await self.checkQuota(adding: overflow ? .max : total, blob: digest, in: repository)
+                }
+            }
             try await self.append(finalChunk, to: id, state: &state, range: range)
             var hasher = state.hasher
             if hasher.algorithm != digest.algorithm {
@@ -92,6 +109,10 @@ extension Registry {
                 try? await self.discard(id)
                 throw RegistryError(
                     .digestInvalid, detail: ["digest": digest.description, "computed": actual.description])
+            }
+            let length = state.length
+            let quota = try await self.discardingOnRefusal(id) {
+                try await self.checkQuota(adding: length, blob: digest, in: repository)
             }
             if state.length == 0 {
                 // Nothing was written, so no data file exists yet: the empty blob needs one.
@@ -108,6 +129,7 @@ extension Registry {
             // Recorded: the session's own name for the bytes goes. A crash before this line
             // leaves a file no session owns, removed at the next start.
             try? await uploads.remove(id)
+            self.noteQuotaUse(quota, in: repository)
             return (digest, keep: false)
         }
     }
@@ -261,6 +283,17 @@ extension Registry {
         return hasher
     }
 
+    /// Runs a quota check; when it refuses, the session and its bytes go before the refusal is
+    /// thrown (the client cannot complete it, and its bytes must not hold space meanwhile).
+    private func discardingOnRefusal<T>(_ id: UploadID, _ check: () async throws -> T) async throws -> T {
+        do {
+            return try await check()
+        } catch let error as RegistryError where error.code == .denied {
+            try? await discard(id)
+            throw error
+        }
+    }
+
     private func discard(_ id: UploadID) async throws {
         try await uploads.remove(id)
         try await metadata.deleteUpload(id)
@@ -291,6 +324,8 @@ extension Registry {
         }
         let start = state.length
         let hasherAtStart = state.hasher
+        metrics.uploadStarted()
+        defer { metrics.uploadEnded() }
         var writer: (any UploadWriter)?
         var pending = ByteBuffer()
         var received: Int64 = 0
@@ -322,6 +357,7 @@ extension Registry {
                 try await uploads.writeDurably(pending, to: id, at: start)
             }
             state.length = start + received
+            metrics.uploaded(received, to: state.repository.value)
         } catch {
             state.length = start
             state.hasher = hasherAtStart

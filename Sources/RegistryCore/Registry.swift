@@ -18,11 +18,20 @@ public final class Registry: Sendable {
     public let proxy: PullThroughCache?
     /// Holds `/readyz` at not ready while free space is under ``RegistryOptions/minimumFreeSpace``.
     let freeSpace: FreeSpaceWatch
+    /// Where uploads, pull-through cache hits and upstream failures are counted.
+    public let metrics: RegistryMetrics
+    /// Counts and announces repositories crossing their quota's warning share.
+    public let quotaWarnings = QuotaWarnings()
+    /// Writes event notifications to the outbox; nil when no endpoint is configured.
+    let events: EventRecorder?
 
     public init(
         metadata: any MetadataStore, blobs: any BlobStore, uploads: any UploadStore,
-        options: RegistryOptions, logger: Logger, uses: UseRecorder? = nil, proxy: PullThroughCache? = nil
+        options: RegistryOptions, logger: Logger, uses: UseRecorder? = nil, proxy: PullThroughCache? = nil,
+        metrics: RegistryMetrics = .disabled, events: EventRecorder? = nil
     ) {
+        self.events = events
+        self.metrics = metrics
         self.proxy = proxy
         self.metadata = metadata
         self.blobs = blobs
@@ -31,6 +40,12 @@ public final class Registry: Sendable {
         self.logger = logger
         self.uses = uses
         self.freeSpace = FreeSpaceWatch(floor: options.minimumFreeSpace, logger: logger)
+        quotaWarnings.onWarning { [events] warning in
+            metrics.quotaWarning()
+            events?.record(RegistryEvent(
+                .quotaWarning, repository: warning.repository,
+                quota: .init(name: warning.quota.name, used: warning.used, limit: warning.quota.limit)))
+        }
     }
 
     /// Throws `UNSUPPORTED` when the registry is read-only.

@@ -17,6 +17,10 @@ public struct RegistryOptions: Sendable {
     /// With a blob store that can hand out URLs (object storage), blob downloads are answered
     /// with a redirect to a URL valid this long instead of the bytes; nil streams them.
     public var blobRedirectLifetime: Duration?
+    /// Tags that may not move or go (`409 DENIED` naming the rule).
+    public var immutableTags = ImmutableTagRules()
+    /// Byte limits on repositories' blobs (`403 DENIED` naming the quota).
+    public var quotas = StorageQuotas(warnPercent: nil)
 
     public init(
         deletesEnabled: Bool = true,

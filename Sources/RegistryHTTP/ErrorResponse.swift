@@ -19,7 +19,7 @@ enum ErrorResponse {
     static let defaultRetryAfterSeconds = 1
 
     static func make(_ error: RegistryError, for method: HTTPMethod) -> Response {
-        let envelope = Envelope(errors: [.init(code: error.code.rawValue, message: error.message, detail: error.detail)])
+        let envelope = Envelope(errors: [.init(code: error.code.wireCode, message: error.message, detail: error.detail)])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         let json = (try? encoder.encode(envelope)) ?? Data(#"{"errors":[]}"#.utf8)

@@ -24,16 +24,20 @@ public final class HTTPServer: Sendable {
     private let tls: TLSContextStore?
     private let tracker = ConnectionTracker()
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
+    /// Told about every answered request (the metrics); nil for none.
+    private let observer: (any HTTPRequestObserver)?
 
     public init(
         configuration: HTTPServerConfiguration, responder: any HTTPResponder, logger: Logger,
-        tls: TLSContextStore? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        tls: TLSContextStore? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        observer: (any HTTPRequestObserver)? = nil
     ) {
         self.configuration = configuration
         self.responder = responder
         self.logger = logger
         self.tls = tls
         self.group = group
+        self.observer = observer
     }
 
     /// Binds and serves until ``shutdown()`` (or task cancellation). `onBound` receives the
@@ -309,9 +313,15 @@ public final class HTTPServer: Sendable {
             try await writer.write(&response, for: head, keepAlive: keepAlive, closingOutputOnly: !bodyDone)
         } catch {
             logAccess(head, status: response.status, bytes: 0, start: start, remote: remote, error: error)
+            observer?.requestFinished(
+                method: head.method, path: request.path, status: response.status, responseBodyBytes: 0,
+                duration: ContinuousClock.now - start)
             throw error
         }
         logAccess(head, status: response.status, bytes: head.method == .HEAD ? 0 : bytes, start: start, remote: remote, error: nil)
+        observer?.requestFinished(
+            method: head.method, path: request.path, status: response.status, responseBodyBytes: head.method == .HEAD ? 0 : bytes,
+            duration: ContinuousClock.now - start)
         if keepAlive { return .keepOpen }
         return bodyDone ? .close : .lingerThenClose
     }

@@ -17,8 +17,8 @@ extension RegistryResponder {
 
     /// `DELETE /v2/_admin/repositories/<name>`: deletes a repository (tags, manifests, links);
     /// the next garbage collection reclaims its blobs.
-    func deleteRepository(_ repository: RepositoryName) async throws -> Response {
-        try await registry.deleteRepository(repository)
+    func deleteRepository(_ repository: RepositoryName, isAdmin: Bool = false, actor: String? = nil) async throws -> Response {
+        try await registry.deleteRepository(repository, isAdmin: isAdmin, actor: actor)
         return try JSONBody.response(["deleted": repository.value], status: .accepted)
     }
 

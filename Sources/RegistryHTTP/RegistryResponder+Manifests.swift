@@ -7,8 +7,8 @@ import RegistryStorage
 
 extension RegistryResponder {
     /// `GET`/`HEAD /v2/<name>/manifests/<reference>`, negotiated on every `Accept` line, with
-    /// `ETag`/`If-None-Match`.
-    func getManifest(_ reference: Reference, in repository: RepositoryName, request: Request) async throws -> Response {
+    /// `ETag`/`If-None-Match`. A `GET` that sends the content is a pull (event notifications name `actor`).
+    func getManifest(_ reference: Reference, in repository: RepositoryName, request: Request, actor: String? = nil) async throws -> Response {
         let accepted = AcceptedMediaTypes(headerLines: request.headers["accept"])
         let served = try await registry.serveManifest(reference, in: repository, accepting: accepted)
         let manifest = served.manifest
@@ -35,12 +35,16 @@ extension RegistryResponder {
             headers.add(name: "Content-Length", value: "\(manifest.size)")
             return Response(status: .ok, headers: headers)
         }
+        registry.recordPull(of: manifest, reference: reference, in: repository, actor: actor)
         return Response(status: .ok, headers: headers, body: .buffer(manifest.content))
     }
 
     /// `PUT /v2/<name>/manifests/<reference>[?tag=<tag>...]`: every `tag` parameter is pointed
     /// at the manifest with it, and named in its own `OCI-Tag` response header.
-    func putManifest(_ reference: Reference, in repository: RepositoryName, request: Request) async throws -> Response {
+    /// `isAdmin` lets the push move tags whose immutable-tag rule allows admins to.
+    func putManifest(
+        _ reference: Reference, in repository: RepositoryName, request: Request, isAdmin: Bool = false, actor: String? = nil
+    ) async throws -> Response {
         // Both decided by the request line and headers: answered before the body is read.
         let tags = try Registry.tagParameters(request.query.values("tag"))
         let limit = registry.options.maxManifestBytes
@@ -49,7 +53,8 @@ extension RegistryResponder {
         }
         let body = try await request.body.collect(upTo: limit)
         let pushed = try await registry.putManifest(
-            body, contentType: request.headers.first(name: "content-type"), reference: reference, tags: tags, in: repository)
+            body, contentType: request.headers.first(name: "content-type"), reference: reference, tags: tags, in: repository,
+            isAdmin: isAdmin, actor: actor)
         var headers = HTTPHeaders([
             ("Location", "/v2/\(repository)/manifests/\(pushed.digest)"),
             ("Docker-Content-Digest", pushed.digest.description),
@@ -64,8 +69,10 @@ extension RegistryResponder {
     }
 
     /// `DELETE /v2/<name>/manifests/<reference>`.
-    func deleteManifest(_ reference: Reference, in repository: RepositoryName) async throws -> Response {
-        try await registry.deleteManifest(reference, in: repository)
+    func deleteManifest(
+        _ reference: Reference, in repository: RepositoryName, isAdmin: Bool = false, actor: String? = nil
+    ) async throws -> Response {
+        try await registry.deleteManifest(reference, in: repository, isAdmin: isAdmin, actor: actor)
         return Response(status: .accepted)
     }
 }

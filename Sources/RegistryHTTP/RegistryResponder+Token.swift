@@ -51,17 +51,20 @@ extension RegistryResponder {
             wantsRefreshToken = parameters["offline_token"] == "true"
         }
 
+        // A robot gets only its own rights, and only while enabled (a refresh token outlives
+        // neither its removal nor its disabling).
+        let robot = try await access.activeRobot(subject: subject)
         let requested = parameters.values("scope").flatMap { $0.split(separator: " ") }.compactMap { ResourceAccess(scope: String($0)) }
         let granted = requested.compactMap { scope -> ResourceAccess? in
             switch scope.type {
             case "repository":
                 guard let repository = RepositoryName(scope.name) else { return nil }
-                let allowed = access.policy.allowedActions(for: subject, on: repository.value)
+                let allowed = robot?.allowedActions(on: repository.value) ?? access.policy.allowedActions(for: subject, on: repository.value)
                 let actions = scope.actions.compactMap(Action.init(rawValue:)).filter(allowed.contains)
                 return actions.isEmpty ? nil : ResourceAccess(type: "repository", name: scope.name, actions: actions.map(\.rawValue))
-            case "registry" where scope.name == "catalog" && subject != nil:
+            case "registry" where scope.name == "catalog" && subject != nil && robot == nil:
                 return ResourceAccess(type: "registry", name: "catalog", actions: ["*"])
-            case "registry" where scope.name == "admin" && access.policy.isAdmin(subject):
+            case "registry" where scope.name == "admin" && robot == nil && access.policy.isAdmin(subject):
                 return ResourceAccess(type: "registry", name: "admin", actions: ["*"])
             default:
                 return nil

@@ -10,9 +10,9 @@ extension RegistryResponder {
     /// the `digest-algorithm` parameter's algorithm (sha256 without one).
     /// `mayReadFrom` says whether the caller may pull from a mount's source repository (nil: a
     /// mount without `from`, whose source could be any repository); a mount it may not read
-    /// falls back to a normal upload, revealing nothing.
+    /// falls back to a normal upload, revealing nothing. `actor` is named in a mount's event.
     func startUpload(
-        in repository: RepositoryName, request: Request, mayReadFrom: (RepositoryName?) -> Bool
+        in repository: RepositoryName, request: Request, actor: String? = nil, mayReadFrom: (RepositoryName?) -> Bool
     ) async throws -> Response {
         let algorithm = try request.query["digest-algorithm"].map { value throws(RegistryError) in
             try DigestAlgorithm(validating: value)
@@ -26,12 +26,13 @@ extension RegistryResponder {
                 // Without `from`, any repository could be the source: only for callers who may read all.
                 case nil: mayReadFrom(nil)
             }
-            if readable, try await registry.mountBlob(digest, from: source ?? nil, into: repository) {
+            if readable, try await registry.mountBlob(digest, from: source ?? nil, into: repository, actor: actor) {
                 return blobCreated(digest, in: repository)
             }
         } else if let digestString = request.query["digest"] {
             let digest = try Digest(validating: digestString)
-            _ = try await registry.uploadMonolithic(request.body, digest: digest, in: repository)
+            _ = try await registry.uploadMonolithic(
+                request.body, digest: digest, in: repository, declaredLength: request.contentLength)
             return blobCreated(digest, in: repository)
         }
         let status = try await registry.startUpload(in: repository, algorithm: algorithm)
@@ -58,7 +59,9 @@ extension RegistryResponder {
             }
             let digest = try Digest(validating: digestString)
             let range = try chunkRange(request, id: id, in: repository)
-            _ = try await registry.completeUpload(id, in: repository, digest: digest, range: range, finalChunk: request.body)
+            _ = try await registry.completeUpload(
+                id, in: repository, digest: digest, range: range, finalChunk: request.body,
+                declaredLength: request.contentLength)
             return blobCreated(digest, in: repository)
         default:
             try await registry.cancelUpload(id, in: repository)

@@ -16,8 +16,17 @@ public struct RegistryResponder: HTTPResponder {
     let logger: Logger
     /// Runs the admin endpoint's collections; nil where the registry cannot write.
     let garbageCollection: GarbageCollectionService?
+    /// Request rate limits, asked right after authentication; nil where none are configured.
+    let rateLimiter: RateLimiter?
+    /// The audit log's recorder; nil where the audit log is off.
+    let audit: AuditRecorder?
 
-    public init(registry: Registry, access: AccessControl, garbageCollection: GarbageCollectionService? = nil, logger: Logger) {
+    public init(
+        registry: Registry, access: AccessControl, garbageCollection: GarbageCollectionService? = nil, logger: Logger,
+        rateLimiter: RateLimiter? = nil, audit: AuditRecorder? = nil
+    ) {
+        self.rateLimiter = rateLimiter
+        self.audit = audit
         self.registry = registry
         self.access = access
         self.garbageCollection = garbageCollection
@@ -25,7 +34,9 @@ public struct RegistryResponder: HTTPResponder {
     }
 
     public func respond(to request: Request) async -> Response {
-        var response = await answer(request)
+        let note = AuditNote()
+        var response = await answer(request, note)
+        if let audit { recordAudit(request, status: response.status, note: note, into: audit) }
         if let namespace = request.query["ns"], registry.proxy?.scopes(namespace: namespace) == true {
             // The spec's echo of an `ns` the pull-through cache used to pick the upstream.
             response.headers.add(name: "OCI-Namespace", value: namespace)
@@ -33,9 +44,9 @@ public struct RegistryResponder: HTTPResponder {
         return response
     }
 
-    private func answer(_ request: Request) async -> Response {
+    private func answer(_ request: Request, _ note: AuditNote) async -> Response {
         do {
-            return try await route(request)
+            return try await route(request, note)
         } catch let error as RegistryError {
             return ErrorResponse.make(error, for: request.method)
         } catch BodyError.tooLarge {
@@ -54,12 +65,18 @@ public struct RegistryResponder: HTTPResponder {
         }
     }
 
-    private func route(_ request: Request) async throws -> Response {
+    private func route(_ request: Request, _ note: AuditNote) async throws -> Response {
         guard let route = Route(path: request.path) else {
             throw RegistryError(.notFound, detail: ["path": request.path])
         }
+        note.route = route
         let method = request.method
         let identity = try await authenticate(request, route: route)
+        note.identity = identity
+        if let rateLimiter, let requestClass = route.requestClass(for: method) {
+            try rateLimiter.admit(
+                address: request.remoteAddress, user: identity.name, as: requestClass, isAdmin: access.isAdmin(identity))
+        }
         switch route {
         case .base:
             try allow(method, [.GET, .HEAD])
@@ -90,7 +107,7 @@ public struct RegistryResponder: HTTPResponder {
             try allow(method, [.POST])
             let repository = try repositoryName(name, request)
             try authorize([.pull, .push], on: repository, for: identity, request)
-            return try await startUpload(in: repository, request: request) { source in
+            return try await startUpload(in: repository, request: request, actor: identity.name) { source in
                 guard let source else { return access.mayMountWithoutSource(identity) }
                 return access.permits(.pull, on: source.value, for: identity)
             }
@@ -111,9 +128,12 @@ public struct RegistryResponder: HTTPResponder {
             try authorize(needed, on: repository, for: identity, request)
             let reference = try manifestReference(reference, for: method)
             switch method {
-            case .PUT: return try await putManifest(reference, in: repository, request: request)
-            case .DELETE: return try await deleteManifest(reference, in: repository)
-            default: return try await getManifest(reference, in: repository, request: request)
+            case .PUT:
+                return try await putManifest(
+                    reference, in: repository, request: request, isAdmin: access.isAdmin(identity), actor: identity.name)
+            case .DELETE:
+                return try await deleteManifest(reference, in: repository, isAdmin: access.isAdmin(identity), actor: identity.name)
+            default: return try await getManifest(reference, in: repository, request: request, actor: identity.name)
             }
         case .tags(let name):
             try allow(method, [.GET])
@@ -124,11 +144,15 @@ public struct RegistryResponder: HTTPResponder {
             try allow(method, [.POST])
             try requireAdmin(identity, request)
             return try await collectGarbage(request)
+        case .audit:
+            try allow(method, [.GET])
+            try requireAdmin(identity, request)
+            return try await auditLog(request)
         case .adminRepository(let name):
             try allow(method, [.DELETE])
             let repository = try repositoryName(name, request)
             try requireAdmin(identity, request)
-            return try await deleteRepository(repository)
+            return try await deleteRepository(repository, isAdmin: access.isAdmin(identity), actor: identity.name)
         case .referrers(let name, let digest):
             try allow(method, [.GET])
             let repository = try repositoryName(name, request)

@@ -19,6 +19,8 @@ enum Route: Equatable {
     case referrers(name: String, digest: String)
     /// `/v2/_admin/gc`: run a garbage collection now.
     case collectGarbage
+    /// `/v2/_admin/audit`: the audit log, paged.
+    case audit
     /// `/v2/_admin/repositories/<name>`: delete a repository.
     case adminRepository(name: String)
 
@@ -30,6 +32,7 @@ enum Route: Equatable {
         case "/readyz": self = .ready; return
         case "/token": self = .token; return
         case "/v2/_admin/gc": self = .collectGarbage; return
+        case "/v2/_admin/audit": self = .audit; return
         default: break
         }
         // No repository name starts with `_`, so these never shadow a repository's endpoints.

@@ -62,6 +62,20 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// A manifest push names more tags (`?tag=` parameters) than the registry sets in one
     /// request. Not a spec code; the status is the one the spec names for it, 414.
     case tooManyTags = "TOO_MANY_TAGS"
+    /// A tag an `immutable_tags` rule protects would move or go. Sent as the spec's `DENIED`
+    /// (``wireCode``), the code clients know for a refused operation, with 409 Conflict rather
+    /// than 403: the caller has the right to push or delete, the request conflicts with the tag's
+    /// current state (pushing the manifest it already points at succeeds).
+    case tagImmutable = "TAG_IMMUTABLE"
+
+    /// The code in the error body: the case's own, except where a case only refines a spec
+    /// code with another status (``tagImmutable`` is `DENIED`).
+    public var wireCode: String {
+        switch self {
+        case .tagImmutable: ErrorCode.denied.rawValue
+        default: rawValue
+        }
+    }
 
     public var status: Int {
         switch self {
@@ -72,6 +86,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .unauthorized: 401
         case .denied: 403
         case .unsupported: 405
+        case .tagImmutable: 409
         case .manifestTooLarge: 413
         case .tooManyTags: 414
         case .rangeInvalid: 416
@@ -108,6 +123,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .unavailable: "service unavailable"
         case .internalError: "internal server error"
         case .tooManyTags: "too many tags in one manifest push"
+        case .tagImmutable: "the tag is immutable"
         case .storageFull: "the registry's storage is full: nothing more can be stored until space is freed"
         }
     }

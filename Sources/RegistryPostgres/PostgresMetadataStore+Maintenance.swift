@@ -306,7 +306,7 @@ extension PostgresMetadataStore: MetadataMaintenance {
         }
     }
 
-    public func deleteRepository(_ repository: RepositoryName) async throws -> Bool {
+    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
         let logger = self.logger
         return try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db, logger: logger) else { return false }
@@ -314,6 +314,7 @@ extension PostgresMetadataStore: MetadataMaintenance {
                 try await db.query("DELETE FROM \(unescaped: table) WHERE repository_id = \(repositoryID)", logger: logger)
             }
             try await db.query("DELETE FROM repositories WHERE id = \(repositoryID)", logger: logger)
+            try await Self.appendEvents(events, on: db, logger: logger)
             return true
         }
     }

@@ -223,7 +223,9 @@ public final class PostgresMetadataStore: MetadataStore {
         return nil
     }
 
-    public func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome {
+    public func putManifest(
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]
+    ) async throws -> PutManifestOutcome {
         let logger = self.logger
         let annotations = try manifest.annotations.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         return try await transaction { db in
@@ -269,6 +271,7 @@ public final class PostgresMetadataStore: MetadataStore {
                     """,
                     logger: logger)
             }
+            try await Self.appendEvents(events, on: db, logger: logger)
             return .stored
         }
     }
@@ -287,7 +290,7 @@ public final class PostgresMetadataStore: MetadataStore {
         return digests.filter { !present.contains($0.description) }
     }
 
-    public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool {
+    public func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
         let logger = self.logger
         return try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db, logger: logger) else { return false }
@@ -301,20 +304,23 @@ public final class PostgresMetadataStore: MetadataStore {
             try await db.query(
                 "DELETE FROM manifest_references WHERE repository_id = \(repositoryID) AND manifest_digest = \(digest.description)",
                 logger: logger)
+            try await Self.appendEvents(events, on: db, logger: logger)
             return true
         }
     }
 
-    public func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool {
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
         let logger = self.logger
         return try await transaction { db in
-            try await !db.query(
+            let deleted = try await !db.query(
                 """
                 DELETE FROM tags WHERE repository_id = (SELECT id FROM repositories WHERE name = \(repository.value))
                 AND name = \(tag.value) RETURNING name
                 """,
                 logger: logger
             ).collect().isEmpty
+            if deleted { try await Self.appendEvents(events, on: db, logger: logger) }
+            return deleted
         }
     }
 

@@ -137,6 +137,53 @@ enum PostgresSchema {
         ],
         // 2: production operations: the event outbox, the audit log, robot accounts.
         2: [
+            // Event notifications (as in SQLite): an identity is never reused, so an endpoint's
+            // cursor never skips a new event; sequences follow commit order because every
+            // writer holds the write lock.
+            """
+            CREATE TABLE event_outbox (
+                sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                action TEXT NOT NULL,
+                repository TEXT COLLATE "C" NOT NULL,
+                body BYTEA NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE event_cursors (
+                endpoint TEXT COLLATE "C" PRIMARY KEY,
+                delivered_through BIGINT NOT NULL
+            )
+            """,
+            // The audit log (as in SQLite). Appended outside the write lock: rows take no part
+            // in the registry's rules, and a batch must not wait behind a push.
+            """
+            CREATE TABLE audit_log (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                at BIGINT NOT NULL,
+                user_name TEXT COLLATE "C",
+                robot BOOLEAN NOT NULL,
+                address TEXT NOT NULL,
+                user_agent TEXT NOT NULL,
+                action TEXT COLLATE "C" NOT NULL,
+                repository TEXT COLLATE "C",
+                reference TEXT,
+                status INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_log_by_time ON audit_log (at)",
+            // Robot accounts (as in SQLite): the secret only as a SHA-256 hash.
+            """
+            CREATE TABLE robot_accounts (
+                name TEXT COLLATE "C" PRIMARY KEY,
+                secret_hash TEXT NOT NULL,
+                repositories TEXT NOT NULL,
+                actions TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT,
+                disabled BOOLEAN NOT NULL DEFAULT FALSE
+            )
+            """,
         ],
     ]
 

@@ -44,10 +44,14 @@ public final class RegistryApplication: Service {
         }
         do {
             let uses = readOnly ? nil : UseRecorder(metadata: metadata)
+            let metrics = MetricsServing.metrics(for: configuration.metrics)
+            // A read-only registry changes nothing and cannot write an outbox.
+            let events = readOnly ? nil : configuration.makeEventNotifications(outbox: metadata, jobs: metadata, logger: logger, metrics: metrics)
             let registry = Registry(
                 metadata: metadata, blobs: storage.blobs, uploads: storage.uploads, options: configuration.registryOptions, logger: logger,
                 uses: uses,
-                proxy: try configuration.makePullThroughCache(store: metadata, blobs: blobs, logger: logger))
+                proxy: try configuration.makePullThroughCache(store: metadata, blobs: blobs, logger: logger),
+                metrics: metrics, events: events?.recorder)
             var lifecycle: Lifecycle?
             if !readOnly {
                 try await registry.removeOrphanUploadFiles()
@@ -55,11 +59,17 @@ public final class RegistryApplication: Service {
                     uses: uses!,
                     garbageCollection: GarbageCollectionService(
                         collector: GarbageCollector(metadata: metadata, blobs: blobs, logger: logger),
-                        options: configuration.garbageCollectionOptions, jobs: metadata),
-                    scrubber: Scrubber(metadata: metadata, blobs: blobs, logger: logger))
+                        options: configuration.garbageCollectionOptions, jobs: metadata, metrics: metrics),
+                    scrubber: Scrubber(metadata: metadata, blobs: blobs, logger: logger),
+                    events: events,
+                    audit: configuration.audit.enabled
+                        ? (AuditRecorder(store: metadata, logger: logger),
+                           AuditPruner(store: metadata, jobs: metadata, retention: configuration.audit.retention, logger: logger))
+                        : nil)
             }
-            try await serve(registry, jobs: metadata, lifecycle: lifecycle)
+            try await serve(registry, jobs: metadata, storageTotals: metadata, accounts: metadata, lifecycle: lifecycle)
             try? await uses?.flush()
+            await events?.finish()
         } catch {
             try? await metadata.close()
             try? await storage.shutdown()
@@ -75,23 +85,37 @@ public final class RegistryApplication: Service {
         var uses: UseRecorder
         var garbageCollection: GarbageCollectionService
         var scrubber: Scrubber
+        /// Event notifications: queued events written, the outbox delivered; nil without endpoints.
+        var events: EventNotifications?
+        /// The audit log: recorded requests written in batches, old ones pruned; nil when off.
+        var audit: (recorder: AuditRecorder, pruner: AuditPruner)?
     }
 
-    private func serve(_ registry: Registry, jobs: any ExclusiveJobs, lifecycle: Lifecycle?) async throws {
+    private func serve(
+        _ registry: Registry, jobs: any ExclusiveJobs, storageTotals: any StorageTotalsSource, accounts: any RobotAccountStore,
+        lifecycle: Lifecycle?
+    ) async throws {
         let tls = try configuration.tlsCertificate.map { certificate in
             try TLSContextStore(settings: TLSSettings(
                 certificatePath: certificate, privateKeyPath: configuration.tlsKey ?? "",
                 clientCAPath: configuration.tlsClientCA))
         }
+        let metrics = try MetricsServing(
+            configuration.metrics, metrics: registry.metrics, storage: storageTotals,
+            registry: RegistryResponder(
+                registry: registry, access: try await accessControl(metrics: registry.metrics, robots: accounts),
+                garbageCollection: lifecycle?.garbageCollection, logger: logger,
+                rateLimiter: configuration.rateLimits.isEmpty ? nil : RateLimiter(policy: configuration.rateLimits, metrics: registry.metrics),
+                audit: lifecycle?.audit?.recorder),
+            logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port,
                 idleTimeout: .seconds(configuration.idleTimeout.components.seconds)),
-            responder: RegistryResponder(
-                registry: registry, access: try await accessControl(), garbageCollection: lifecycle?.garbageCollection,
-                logger: logger),
+            responder: metrics.responder,
             logger: logger,
-            tls: tls)
+            tls: tls,
+            observer: metrics.observer)
         logger.info("starting", metadata: [
             "root": "\(configuration.root)", "metadata": "\(configuration.metadata.driver.rawValue)", "storage": "\(configuration.blobStorage.driver.rawValue)", "read_only": "\(configuration.readOnly)",
             "deletes": "\(configuration.deletesEnabled)", "tls": "\(tls != nil)",
@@ -103,6 +127,9 @@ public final class RegistryApplication: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.run(onBound: onBound) }
+                if let metricsServer = metrics.server {
+                    group.addTask { try await metricsServer.run() }
+                }
                 // A read-only registry has no uploads to expire.
                 if !readOnly {
                     group.addTask { await Self.expireUploadsPeriodically(registry, jobs: jobs, every: janitorInterval, logger: logger) }
@@ -112,6 +139,13 @@ public final class RegistryApplication: Service {
                 }
                 if let lifecycle {
                     group.addTask { await Self.recordUsesPeriodically(lifecycle.uses, logger: logger) }
+                    if let audit = lifecycle.audit {
+                        group.addTask { await audit.recorder.run() }
+                        group.addTask { await audit.pruner.run() }
+                    }
+                    if let events = lifecycle.events {
+                        group.addTask { await events.run() }
+                    }
                     if let interval = configuration.gcInterval {
                         group.addTask { await Self.collectGarbagePeriodically(lifecycle.garbageCollection, every: interval, logger: logger) }
                     }
@@ -128,6 +162,7 @@ public final class RegistryApplication: Service {
         } onGracefulShutdown: {
             logger.info("shutting down")
             server.shutdown()
+            metrics.server?.shutdown()
         }
     }
 
@@ -203,14 +238,20 @@ public final class RegistryApplication: Service {
 
     /// Access control: logins and rights when any are configured (an htpasswd file, client
     /// certificates, or token mode), otherwise the explicit allow-all policy.
-    private func accessControl() async throws -> AccessControl {
-        guard configuration.htpasswd != nil || configuration.tlsClientCA != nil || configuration.tokenRealm != nil else {
+    /// `auth.robots: true` turns logins on by itself (only robots and certificates sign in);
+    /// robots never sign in to an open registry, where they would add nothing.
+    private func accessControl(metrics: RegistryMetrics, robots: any RobotAccountStore) async throws -> AccessControl {
+        guard configuration.htpasswd != nil || configuration.tlsClientCA != nil || configuration.tokenRealm != nil
+            || configuration.robots == true
+        else {
             return .allowAll
         }
-        return AccessControl(
+        var access = AccessControl(
             htpasswd: try configuration.htpasswd.map { try Htpasswd(path: $0) },
-            policy: configuration.accessPolicy, realm: configuration.authRealm,
+            policy: configuration.accessPolicy, throttle: LoginThrottle(metrics: metrics), realm: configuration.authRealm,
             tokens: try await tokenAuthority())
+        if configuration.robots != false { access.robots = RobotAccounts(store: robots) }
+        return access
     }
 
     private func tokenAuthority() async throws -> TokenAuthority? {

@@ -31,12 +31,16 @@ extension RegistryConfiguration {
         var accessNode: Node?
         var retentionRules: Node?
         var proxyUpstreams: Node?
+        var eventEndpoints: Node?
+        var policySections: Node?
         if let configFile {
             let root = try validateKeys(ofYAMLFile: configFile, known: Set(known.keys))
             accessNode = root?.mapping?["auth"]
             retentionRules = root?.mapping?["retention"]?.mapping?["rules"]
             proxyUpstreams = root?.mapping?["proxy"]?.mapping?["upstreams"]
-            providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
+            eventEndpoints = root?.mapping?["events"]?.mapping?["endpoints"]
+            policySections = root
+            providers.append(try await ScalarYAMLFile.provider(for: configFile, root: root, removing: structuredKeys))
         }
         let reader = ConfigReader(providers: providers)
 
@@ -56,6 +60,12 @@ extension RegistryConfiguration {
         }
         if let proxyUpstreams {
             configuration.proxies = try ProxyYAML.parse(proxyUpstreams)
+        }
+        if let eventEndpoints {
+            configuration.events.endpoints = try EventsYAML.parse(eventEndpoints)
+        }
+        if let policySections {
+            try PolicyYAML.apply(policySections, to: &configuration)
         }
         for flag in proxyFlags {
             let proxy = try ProxyConfiguration.parse(flag: flag)
@@ -124,6 +134,7 @@ extension RegistryConfiguration {
 
     /// Sections read by their own parsers rather than key by key.
     private static let structuredKeys = AccessPolicyYAML.structuredKeys.union(RetentionYAML.structuredKeys).union(ProxyYAML.structuredKeys)
+        .union(PolicyYAML.structuredKeys).union(EventsYAML.structuredKeys)
 
     private static func leafKeys(of node: Node, prefix: [String]) -> [String] {
         let dotted = prefix.joined(separator: ".")

@@ -67,18 +67,39 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var metadata = MetadataSettings()
     /// Where blob bytes live: files under the root, or an S3-compatible bucket.
     public var blobStorage = BlobStorageSettings()
+    /// `events`: webhook endpoints of event notifications (see ``EventSettings``).
+    public var events = EventSettings()
+    /// `metrics`: the Prometheus endpoint (see ``MetricsSettings``).
+    public var metrics = MetricsSettings()
+    /// `immutable_tags`: tags that may not move or go (see ``ImmutableTagsYAML``).
+    public var immutableTags = ImmutableTagRules()
+    /// `quotas`: byte limits per repository (see ``QuotaYAML``).
+    public var quotas = StorageQuotas()
+    /// `rate_limits`: token buckets per client address and user (see ``RateLimitYAML``).
+    public var rateLimits = RateLimitPolicy()
+    /// `audit`: the audit log (see ``AuditSettings``).
+    public var audit = AuditSettings()
+    /// `auth.robots`: nil (the default) signs robot accounts in wherever logins are configured;
+    /// true also turns logins on when nothing else does (a registry only robots sign in to);
+    /// false refuses robot logins.
+    public var robots: Bool?
 
     public init() {}
 
     var garbageCollectionOptions: GarbageCollector.Options {
-        GarbageCollector.Options(gracePeriod: gcGracePeriod, deleteUntagged: gcDeleteUntagged, retention: retention)
+        var options = GarbageCollector.Options(gracePeriod: gcGracePeriod, deleteUntagged: gcDeleteUntagged, retention: retention)
+        options.immutableTags = immutableTags
+        return options
     }
 
     var registryOptions: RegistryOptions {
-        RegistryOptions(
+        var options = RegistryOptions(
             deletesEnabled: deletesEnabled, readOnly: readOnly, defaultPlatform: defaultPlatform,
             uploadExpiry: uploadExpiry, minimumFreeSpace: minimumFreeSpace,
             blobRedirectLifetime: blobStorage.driver == .s3 && blobStorage.redirect ? blobStorage.redirectLifetime : nil)
+        options.immutableTags = immutableTags
+        options.quotas = quotas
+        return options
     }
 }
 
@@ -242,6 +263,15 @@ struct ConfigurationKey: Sendable {
         .init(path: ["auth", "token", "jwks"]) { config, value throws(ConfigurationError) in
             config.tokenJWKS = try ExistingFile.path(value, key: "auth.token.jwks")
         },
+        .init(path: ["auth", "robots"]) { config, value throws(ConfigurationError) in
+            config.robots = try BooleanParser.parse(value, key: "auth.robots")
+        },
+        .init(path: ["audit", "enabled"]) { config, value throws(ConfigurationError) in
+            config.audit.enabled = try BooleanParser.parse(value, key: "audit.enabled")
+        },
+        .init(path: ["audit", "retention"]) { config, value throws(ConfigurationError) in
+            config.audit.retention = try DurationParser.parse(value, key: "audit.retention")
+        },
         .init(path: ["gc", "interval"]) { config, value throws(ConfigurationError) in
             config.gcInterval = try OptionalDuration.parse(value, key: "gc.interval")
         },
@@ -269,6 +299,13 @@ struct ConfigurationKey: Sendable {
         .init(path: ["proxy", "max_bytes"]) { config, value throws(ConfigurationError) in
             config.proxyMaxBytes = try ByteCountParser.parse(value, key: "proxy.max_bytes")
         },
+        .init(path: ["events", "max_age"]) { config, value throws(ConfigurationError) in
+            config.events.maxAge = try DurationParser.parse(value, key: "events.max_age")
+        },
+        .init(path: ["events", "source"]) { config, value throws(ConfigurationError) in
+            guard !value.isEmpty else { throw .invalidValue(key: "events.source", value: value, expected: "a URI reference naming this registry") }
+            config.events.source = value
+        },
         .init(path: ["scrub", "repair"]) { config, value throws(ConfigurationError) in
             config.scrubRepair = try BooleanParser.parse(value, key: "scrub.repair")
         },
@@ -284,7 +321,7 @@ struct ConfigurationKey: Sendable {
             }
             config.logFormat = format
         },
-    ]
+    ] + policyKeys + metricsKeys
 }
 
 /// Why the configuration was refused. Each case names the offending key.

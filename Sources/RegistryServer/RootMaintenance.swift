@@ -135,18 +135,21 @@ public struct RootMaintenance: Sendable {
         if let name, figures.repositories.isEmpty {
             throw MaintenanceError.unknownRepository(name.value)
         }
-        if json { return try Self.json(UsageSummary(figures, includeTotal: name == nil)) }
-        var rows = [["REPOSITORY", "MANIFESTS", "TAGS", "LOGICAL", "PHYSICAL", "SAVED BY SHARING"]]
+        let quotas = configuration.quotas
+        if json { return try Self.json(UsageSummary(figures, includeTotal: name == nil, quotas: quotas)) }
+        var rows = [["REPOSITORY", "MANIFESTS", "TAGS", "LOGICAL", "PHYSICAL", "SAVED BY SHARING", "QUOTA"]]
         for entry in figures.repositories {
+            // The quota counts what PHYSICAL shows: the distinct blobs the repository links.
+            let quota = quotas.quota(for: entry.name).map { $0.describe(used: entry.physical) } ?? "-"
             rows.append([
                 entry.name.value, "\(entry.manifests)", "\(entry.tags)", "\(ByteCount(entry.logical))",
-                "\(ByteCount(entry.physical))", "\(ByteCount(entry.saved))",
+                "\(ByteCount(entry.physical))", "\(ByteCount(entry.saved))", quota,
             ])
         }
         if name == nil {
             rows.append([
                 "TOTAL (\(figures.blobs) blobs on disk)", "", "", "\(ByteCount(figures.logical))", "\(ByteCount(figures.physical))",
-                "\(ByteCount(figures.saved))",
+                "\(ByteCount(figures.saved))", "",
             ])
         }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -196,9 +199,22 @@ struct UsageSummary: Encodable {
         var logicalBytes: Int64
         var physicalBytes: Int64
         var savedBytes: Int64
+        /// The repository's storage quota, if it has one.
+        var quota: Quota?
 
         enum CodingKeys: String, CodingKey {
             case name, manifests, tags, logicalBytes = "logical_bytes", physicalBytes = "physical_bytes", savedBytes = "saved_bytes"
+            case quota
+        }
+    }
+
+    struct Quota: Encodable {
+        var name: String
+        var limitBytes: Int64
+        var usedPercent: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, limitBytes = "limit_bytes", usedPercent = "used_percent"
         }
     }
 
@@ -216,11 +232,18 @@ struct UsageSummary: Encodable {
     var repositories: [Repository]
     var total: Total?
 
-    init(_ figures: UsageFigures, includeTotal: Bool) {
+    private static func quota(of repository: UsageFigures.Repository, in quotas: StorageQuotas) -> Quota? {
+        quotas.quota(for: repository.name).map {
+            Quota(name: $0.name, limitBytes: $0.limit, usedPercent: $0.percent(of: repository.physical))
+        }
+    }
+
+    init(_ figures: UsageFigures, includeTotal: Bool, quotas: StorageQuotas = StorageQuotas()) {
         repositories = figures.repositories.map {
             Repository(
                 name: $0.name.value, manifests: $0.manifests, tags: $0.tags, logicalBytes: $0.logical,
-                physicalBytes: $0.physical, savedBytes: $0.saved)
+                physicalBytes: $0.physical, savedBytes: $0.saved,
+                quota: Self.quota(of: $0, in: quotas))
         }
         total = includeTotal
             ? Total(blobs: figures.blobs, logicalBytes: figures.logical, physicalBytes: figures.physical, savedBytes: figures.saved)

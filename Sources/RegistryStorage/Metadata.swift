@@ -19,7 +19,7 @@ import RegistryModel
 ///   moved elsewhere is therefore served here within that interval.
 /// Entries are bounded by `budget` bytes (manifest bodies dominate); past it the cache starts over.
 public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionStore, ExclusiveJobs {
-    private let base: any MetadataDatabase
+    let base: any MetadataDatabase
     private let budget: Int
     private let revalidationInterval: TimeAmount
     private let state: NIOLockedValueBox<State>
@@ -179,20 +179,22 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
         try await invalidating(repository) { try await base.unlinkBlob(digest, from: repository) }
     }
 
-    public func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome {
-        try await invalidating(repository) { try await base.putManifest(manifest, tags: tags, in: repository) }
+    public func putManifest(
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]
+    ) async throws -> PutManifestOutcome {
+        try await invalidating(repository) { try await base.putManifest(manifest, tags: tags, in: repository, events: events) }
     }
 
-    public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool {
-        try await invalidating(repository) { try await base.deleteManifest(digest, in: repository) }
+    public func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+        try await invalidating(repository) { try await base.deleteManifest(digest, in: repository, events: events) }
     }
 
-    public func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool {
-        try await invalidating(repository) { try await base.deleteTag(tag, in: repository) }
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+        try await invalidating(repository) { try await base.deleteTag(tag, in: repository, events: events) }
     }
 
-    public func deleteRepository(_ repository: RepositoryName) async throws -> Bool {
-        try await invalidating(repository) { try await base.deleteRepository(repository) }
+    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+        try await invalidating(repository) { try await base.deleteRepository(repository, events: events) }
     }
 
     /// Runs maintenance that may touch any repository, then forgets everything cached, whether
@@ -220,6 +222,16 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
     // MARK: Passed through (not cached, or no cached answer depends on them)
 
     public func blobSize(_ digest: Digest) async throws -> Int64? { try await base.blobSize(digest) }
+
+    /// Not cached: a quota check must see the other processes' links too.
+    public func linkedBlobBytes(in repository: RepositoryName) async throws -> Int64 {
+        try await base.linkedBlobBytes(in: repository)
+    }
+
+    /// Not cached: an immutable-tag check must see the tags as they are.
+    public func tags(pointingAt digest: Digest, in repository: RepositoryName) async throws -> [Tag] {
+        try await base.tags(pointingAt: digest, in: repository)
+    }
 
     public func repositories(after last: String?, limit: Int) async throws -> [String] {
         try await base.repositories(after: last, limit: limit)
@@ -290,6 +302,9 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
     }
 
     public func danglingBlobReferences() async throws -> [Digest] { try await base.danglingBlobReferences() }
+
+    /// Not cached here: the metrics endpoint keeps its own copy for a few seconds.
+    public func storageTotals() async throws -> StorageTotals { try await base.storageTotals() }
 
     public func usage(of repository: RepositoryName?) async throws -> UsageFigures { try await base.usage(of: repository) }
 

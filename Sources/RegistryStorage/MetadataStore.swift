@@ -17,21 +17,27 @@ public protocol MetadataStore: Sendable {
     func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool
     /// Withdraws `repository`'s access to a blob. Returns whether it had access.
     func unlinkBlob(_ digest: Digest, from repository: RepositoryName) async throws -> Bool
+    /// Sum of the sizes of the distinct stored blobs `repository` links (0 for an unknown
+    /// repository): what storage quotas count. One indexed aggregate, never cached.
+    func linkedBlobBytes(in repository: RepositoryName) async throws -> Int64
 
     // Manifests and tags
     func manifest(_ digest: Digest, in repository: RepositoryName) async throws -> StoredManifest?
     func manifest(taggedAs tag: Tag, in repository: RepositoryName) async throws -> StoredManifest?
     /// Stores a manifest and moves every one of `tags` to it, all in one transaction, if
-    /// everything it references is present; otherwise changes nothing.
-    func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome
-    /// Deletes a manifest and every tag pointing at it.
-    func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool
-    func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool
+    /// everything it references is present; otherwise changes nothing. `events` go to the
+    /// ``EventOutbox`` in the same transaction, when the manifest is stored.
+    func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]) async throws -> PutManifestOutcome
+    /// Deletes a manifest and every tag pointing at it (with `events`, when it existed).
+    func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool
+    func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool
     /// Deletes a repository: its tags, manifests and blob links. The blobs themselves go with
     /// the next garbage collection if nothing else uses them. False for an unknown repository.
-    func deleteRepository(_ repository: RepositoryName) async throws -> Bool
+    func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool
     /// Tags in lexical order after `last`, at most `limit`; `nil` when the repository is unknown.
     func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [String]?
+    /// The tags of `repository` pointing at `digest`, in lexical order (immutable-tag checks).
+    func tags(pointingAt digest: Digest, in repository: RepositoryName) async throws -> [Tag]
     func repositories(after last: String?, limit: Int) async throws -> [String]
     func referrers(of digest: Digest, in repository: RepositoryName, artifactType: String?) async throws -> [Descriptor]
 
@@ -59,8 +65,28 @@ public protocol MetadataStore: Sendable {
 
 extension MetadataStore {
     /// Stores a manifest, moving `tag` (if any) to it.
-    public func putManifest(_ manifest: NewManifest, tag: Tag?, in repository: RepositoryName) async throws -> PutManifestOutcome {
-        try await putManifest(manifest, tags: tag.map { [$0] } ?? [], in: repository)
+    public func putManifest(
+        _ manifest: NewManifest, tag: Tag?, in repository: RepositoryName, events: [OutboxEvent] = []
+    ) async throws -> PutManifestOutcome {
+        try await putManifest(manifest, tags: tag.map { [$0] } ?? [], in: repository, events: events)
+    }
+
+    // The writes without event notifications (maintenance, migration, tests).
+
+    public func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome {
+        try await putManifest(manifest, tags: tags, in: repository, events: [])
+    }
+
+    public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool {
+        try await deleteManifest(digest, in: repository, events: [])
+    }
+
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool {
+        try await deleteTag(tag, in: repository, events: [])
+    }
+
+    public func deleteRepository(_ repository: RepositoryName) async throws -> Bool {
+        try await deleteRepository(repository, events: [])
     }
 }
 

@@ -288,13 +288,14 @@ extension SQLiteMetadataStore: MetadataMaintenance {
         }
     }
 
-    public func deleteRepository(_ repository: RepositoryName) async throws -> Bool {
+    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
         try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
             for table in ["tags", "manifest_references", "manifests", "repository_blobs"] {
                 _ = try await db.query("DELETE FROM \(table) WHERE repository_id = ?", [.int64(repositoryID)])
             }
             _ = try await db.query("DELETE FROM repositories WHERE id = ?", [.int64(repositoryID)])
+            try await Self.appendEvents(events, on: db)
             return true
         }
     }

@@ -274,7 +274,9 @@ public final class SQLiteMetadataStore: MetadataStore {
         return StoredManifest(digest: digest, mediaType: mediaType, content: content)
     }
 
-    public func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName) async throws -> PutManifestOutcome {
+    public func putManifest(
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]
+    ) async throws -> PutManifestOutcome {
         try await transaction { db in
             let existingID = try await Self.repositoryID(repository, on: db)
             if !manifest.referencesMayBeAbsent {
@@ -319,6 +321,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                     """,
                     [.int64(repositoryID), .text(tag.value), .text(manifest.digest.description), .int64(now)])
             }
+            try await Self.appendEvents(events, on: db)
             return .stored
         }
     }
@@ -341,7 +344,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         return digests.filter { !present.contains($0.description) }
     }
 
-    public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws -> Bool {
+    public func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
         try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
             let binds: [SQLiteData] = [.int64(repositoryID), .text(digest.description)]
@@ -350,17 +353,20 @@ public final class SQLiteMetadataStore: MetadataStore {
             guard !deleted.isEmpty else { return false }
             _ = try await db.query("DELETE FROM tags WHERE repository_id = ? AND manifest_digest = ?", binds)
             _ = try await db.query("DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?", binds)
+            try await Self.appendEvents(events, on: db)
             return true
         }
     }
 
-    public func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws -> Bool {
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
         try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
-            return try await !db.query(
+            let deleted = try await !db.query(
                 "DELETE FROM tags WHERE repository_id = ? AND name = ? RETURNING name",
                 [.int64(repositoryID), .text(tag.value)]
             ).isEmpty
+            if deleted { try await Self.appendEvents(events, on: db) }
+            return deleted
         }
     }
 

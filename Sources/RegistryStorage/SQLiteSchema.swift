@@ -93,6 +93,55 @@ enum SQLiteSchema {
             created_at INTEGER NOT NULL
         ) WITHOUT ROWID
         """,
+        // Event notifications (`EventOutbox`), written in the transaction of the change they
+        // describe. AUTOINCREMENT: a sequence is never reused, even once every row is deleted,
+        // so an endpoint's cursor never skips a new event.
+        """
+        CREATE TABLE IF NOT EXISTS event_outbox (
+            sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+            action TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            body BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        )
+        """,
+        // How far each endpoint's delivery got: the last sequence it is done with.
+        """
+        CREATE TABLE IF NOT EXISTS event_cursors (
+            endpoint TEXT PRIMARY KEY,
+            delivered_through INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        // The audit log (`AuditLogStore`): one row per recorded request, pruned by age. The id
+        // (a rowid) is the paging cursor; `at` serves `--since` and pruning.
+        """
+        CREATE TABLE IF NOT EXISTS audit_log (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            user_name TEXT,
+            robot INTEGER NOT NULL,
+            address TEXT NOT NULL,
+            user_agent TEXT NOT NULL,
+            action TEXT NOT NULL,
+            repository TEXT,
+            reference TEXT,
+            status INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log(at)",
+        // Robot accounts (`RobotAccountStore`): the secret only as a SHA-256 hash; repositories
+        // and actions as comma-separated lists.
+        """
+        CREATE TABLE IF NOT EXISTS robot_accounts (
+            name TEXT PRIMARY KEY,
+            secret_hash TEXT NOT NULL,
+            repositories TEXT NOT NULL,
+            actions TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            disabled INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID
+        """,
     ]
 
     /// Made on the writer connection each time it opens (temporary objects, not part of the

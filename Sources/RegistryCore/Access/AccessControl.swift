@@ -27,6 +27,8 @@ public struct AccessControl: Sendable {
     public let policy: AccessPolicy
     public let throttle: LoginThrottle
     public let realm: String
+    /// Robot accounts that may sign in (Basic and token modes); nil where they may not.
+    public var robots: RobotAccounts?
 
     /// Basic mode, or token mode when `tokens` is given.
     public init(
@@ -61,15 +63,21 @@ public struct AccessControl: Sendable {
     public enum Identity: Sendable, Equatable {
         case anonymous
         case user(String)
+        /// A robot account proved by its secret (Basic); in token mode robots are `.token`s.
+        case robot(RobotAccount)
         case token(VerifiedToken)
 
         public var name: String? {
             switch self {
             case .anonymous: nil
             case .user(let name): name
+            case .robot(let robot): robot.name
             case .token(let token): token.subject
             }
         }
+
+        /// Whether a robot account is asking (by Basic credentials, or as a token's subject).
+        public var isRobot: Bool { RobotAccount.isRobotName(name) }
     }
 
     /// Resolves the request's identity. Wrong credentials are an error (401), never anonymous.
@@ -87,11 +95,13 @@ public struct AccessControl: Sendable {
             guard let verified = await tokens.verifyAccessToken(String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
                 throw unauthorized("invalid or expired token", error: "invalid_token")
             }
+            _ = try await activeRobot(subject: verified.subject)
             return .token(verified)
         }
         guard let user = try await basicUser(from: authorization, address: address) else {
             return certificateName.map { .user($0) } ?? .anonymous
         }
+        if RobotAccount.isRobotName(user), let robot = try await activeRobot(subject: user) { return .robot(robot) }
         return .user(user)
     }
 
@@ -118,6 +128,8 @@ public struct AccessControl: Sendable {
                 .tooManyRequests, message: "too many failed logins; try again later",
                 headers: [("Retry-After", "\(retryAfter)")])
         }
+        // Robot names never reach htpasswd: a robot's secret is checked against its own record.
+        if RobotAccount.isRobotName(user) { return try await verifyRobot(name: user, secret: password, address: address).name }
         guard let htpasswd, await htpasswd.verify(user: user, password: password) else {
             throttle.recordFailure(address: address, user: user)
             throw RegistryError(.unauthorized, message: "invalid user name or password", headers: basicChallenge)
@@ -139,7 +151,7 @@ public struct AccessControl: Sendable {
             }
             return
         }
-        let allowed = policy.allowedActions(for: identity.name, on: repository.value)
+        let allowed = allowedActions(for: identity, on: repository.value)
         guard actions.isSubset(of: allowed) else {
             let missing = actions.subtracting(allowed).sorted().map(\.rawValue).joined(separator: ",")
             if identity == .anonymous {
@@ -159,7 +171,7 @@ public struct AccessControl: Sendable {
             guard case .token(let token) = identity else { return false }
             return token.grants(action, onRepository: repository)
         }
-        return policy.allowedActions(for: identity.name, on: repository).contains(action)
+        return allowedActions(for: identity, on: repository).contains(action)
     }
 
     /// Requires a signed-in user, or in token mode any valid token (the base endpoint answers
@@ -194,7 +206,8 @@ public struct AccessControl: Sendable {
             return
         }
         if identity == .anonymous { throw unauthorized("authentication required") }
-        guard policy.isAdmin(identity.name) else {
+        // A robot has only the rights it lists, which are never an admin's.
+        guard !identity.isRobot, policy.isAdmin(identity.name) else {
             throw RegistryError(.denied, message: "\(identity.name ?? "?") is not an admin of this registry")
         }
     }
@@ -202,7 +215,11 @@ public struct AccessControl: Sendable {
     /// Whether the catalog may show `repository` to `identity`.
     public func catalogShows(_ repository: String, to identity: Identity) -> Bool {
         if isOpen { return true }
-        if tokens != nil { return policy.allowedActions(for: identity.name, on: repository).contains(.pull) }
+        if tokens != nil {
+            // A robot's token never carries the catalog scope; this keeps an external one from
+            // showing a robot what the policy's defaults would.
+            return !identity.isRobot && policy.allowedActions(for: identity.name, on: repository).contains(.pull)
+        }
         return permits(.pull, on: repository, for: identity)
     }
 
@@ -216,7 +233,7 @@ public struct AccessControl: Sendable {
         RegistryError(.unauthorized, message: message, headers: challenge(scope: scope, error: error))
     }
 
-    private var basicChallenge: [(String, String)] {
+    var basicChallenge: [(String, String)] {
         [("WWW-Authenticate", "Basic realm=\"\(realm)\", charset=\"UTF-8\"")]
     }
 
@@ -228,7 +245,7 @@ public struct AccessControl: Sendable {
         return [("WWW-Authenticate", value)]
     }
 
-    static func basicCredentials(_ header: String) -> (String, String)? {
+    public static func basicCredentials(_ header: String) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
               let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),

@@ -14,24 +14,32 @@ public final class LoginThrottle: Sendable {
     public let window: TimeInterval
     public let capacity: Int
     private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    /// Counts failed logins and the attempts refused while throttled: every password check goes
+    /// through here, whatever mode or account kind it is for.
+    private let metrics: RegistryMetrics
 
-    public init(limit: Int = 5, window: TimeInterval = 60, capacity: Int = 10_000) {
+    public init(limit: Int = 5, window: TimeInterval = 60, capacity: Int = 10_000, metrics: RegistryMetrics = .disabled) {
         self.limit = limit
         self.window = window
         self.capacity = capacity
+        self.metrics = metrics
     }
 
-    /// Seconds to wait before trying again, or nil when an attempt is allowed now.
+    /// Seconds to wait before trying again, or nil when an attempt is allowed now. Ask once per
+    /// login attempt: a refusal counts as a throttled login.
     public func retryAfter(address: String, user: String, now: Date = Date()) -> Int? {
-        entries.withLockedValue { entries in
+        let retryAfter: Int? = entries.withLockedValue { entries in
             guard let entry = entries[Self.key(address, user)] else { return nil }
             let elapsed = now.timeIntervalSince(entry.windowStart)
             guard entry.failures >= limit, elapsed < window else { return nil }
             return max(1, Int((window - elapsed).rounded(.up)))
         }
+        if retryAfter != nil { metrics.loginThrottled() }
+        return retryAfter
     }
 
     public func recordFailure(address: String, user: String, now: Date = Date()) {
+        metrics.loginFailed()
         entries.withLockedValue { entries in
             let key = Self.key(address, user)
             if var entry = entries[key], now.timeIntervalSince(entry.windowStart) < window {

@@ -11,11 +11,16 @@ public actor GarbageCollectionService {
     /// sharing the metadata (replicas, `registry gc`).
     private let jobs: any ExclusiveJobs
     private var running = false
+    /// Counts the runs, their durations and what they reclaimed.
+    private let metrics: RegistryMetrics
 
-    public init(collector: GarbageCollector, options: GarbageCollector.Options, jobs: any ExclusiveJobs) {
+    public init(
+        collector: GarbageCollector, options: GarbageCollector.Options, jobs: any ExclusiveJobs, metrics: RegistryMetrics = .disabled
+    ) {
         self.collector = collector
         self.options = options
         self.jobs = jobs
+        self.metrics = metrics
     }
 
     /// The job name collections are claimed under.
@@ -36,11 +41,22 @@ public actor GarbageCollectionService {
         if let deleteUntagged { options.deleteUntagged = deleteUntagged }
         if let dryRun { options.dryRun = dryRun }
         let collector = self.collector
-        guard let report = try await jobs.runExclusively(Self.job, { [options] in try await collector.collect(options) }) else {
+        let started = ContinuousClock.now
+        let claimed: GarbageCollectionReport?
+        do {
+            claimed = try await jobs.runExclusively(Self.job, { [options] in try await collector.collect(options) })
+        } catch {
+            metrics.garbageCollected(.failed, duration: ContinuousClock.now - started, bytesReclaimed: 0, blobsDeleted: 0)
+            throw error
+        }
+        guard let report = claimed else {
             throw RegistryError(
                 .tooManyRequests, message: "a garbage collection is already running in another registry process",
                 headers: [("Retry-After", "30")])
         }
+        metrics.garbageCollected(
+            report.dryRun ? .dryRun : .completed, duration: report.duration,
+            bytesReclaimed: report.result.reclaimedBytes, blobsDeleted: report.result.deletedBlobs.count)
         return report
     }
 }

@@ -20,6 +20,9 @@ public struct GarbageCollector: Sendable {
         public var deleteUntagged: Bool
         public var dryRun: Bool
         public var retention: RetentionPolicy
+        /// Tags retention never deletes, whatever its rules say (so neither does the
+        /// collection: a tagged manifest and what it references are always kept).
+        public var immutableTags = ImmutableTagRules()
 
         public init(
             gracePeriod: Duration = .seconds(3600), deleteUntagged: Bool = false, dryRun: Bool = false,
@@ -49,6 +52,7 @@ public struct GarbageCollector: Sendable {
         for repository in try await metadata.repositoryNames() {
             guard let rule = options.retention.rule(for: repository), rule.constrainsTags else { continue }
             let doomed = rule.tagsToDelete(try await metadata.tagRecords(in: repository), now: now)
+                .filter { options.immutableTags.rule(protecting: $0.tag, in: repository) == nil }
             if !doomed.isEmpty { tagDeletions[repository] = doomed }
         }
         // A blob use is written at most ``UseRecorder/coalescingWindow`` before the request that

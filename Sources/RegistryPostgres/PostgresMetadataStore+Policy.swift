@@ -1,0 +1,36 @@
+import PostgresNIO
+import RegistryModel
+import RegistryStorage
+
+/// What the registry's policies (storage quotas, immutable tags) ask of the metadata on PostgreSQL.
+extension PostgresMetadataStore {
+    /// Served by `repository_blobs`' primary key (repository first) and `blobs`' primary key.
+    public func linkedBlobBytes(in repository: RepositoryName) async throws -> Int64 {
+        var bytes: Int64 = 0
+        for try await sum in try await query(
+            """
+            SELECT coalesce(sum(b.size), 0)::bigint FROM repositories r
+            JOIN repository_blobs rb ON rb.repository_id = r.id
+            JOIN blobs b ON b.digest = rb.digest
+            WHERE r.name = \(repository.value)
+            """
+        ).decode(Int64.self) {
+            bytes = sum
+        }
+        return bytes
+    }
+
+    /// Served by the `tags_by_manifest` index.
+    public func tags(pointingAt digest: Digest, in repository: RepositoryName) async throws -> [Tag] {
+        var tags: [Tag] = []
+        for try await name in try await query(
+            """
+            SELECT t.name FROM repositories r JOIN tags t ON t.repository_id = r.id
+            WHERE r.name = \(repository.value) AND t.manifest_digest = \(digest.description) ORDER BY t.name
+            """
+        ).decode(String.self) {
+            if let tag = Tag(name) { tags.append(tag) }
+        }
+        return tags
+    }
+}

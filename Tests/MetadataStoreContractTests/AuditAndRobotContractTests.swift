@@ -1,0 +1,95 @@
+import Foundation
+import RegistryStorage
+import Testing
+
+@Suite("Audit log and robot accounts in the metadata database")
+struct AuditAndRobotContractTests {
+    /// Whole milliseconds: what both backends keep.
+    private static func time(_ secondsAgo: Double, from now: Date) -> Date {
+        Date(timeIntervalSince1970: ((now.timeIntervalSince1970 - secondsAgo) * 1000).rounded() / 1000)
+    }
+
+    private static func record(_ user: String?, _ action: String, _ repository: String?, at time: Date, robot: Bool = false) -> AuditRecord {
+        AuditRecord(
+            time: time, user: user, isRobot: robot, address: "127.0.0.1", userAgent: "test/1", action: action,
+            repository: repository, reference: repository.map { _ in "v1" }, status: 200)
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func auditRecordsComeBackWithEveryFieldAndFilter(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { (store: any StoreUnderTest) async throws in
+            let now = Date()
+            try await store.appendAuditRecords([
+                Self.record("alice", "push", "team/app", at: Self.time(7200, from: now)),
+                Self.record("robot$ci", "pull", "ci/app", at: Self.time(60, from: now), robot: true),
+                Self.record(nil, "login", nil, at: Self.time(30, from: now)),
+                Self.record("alice", "pull", "team/app", at: Self.time(10, from: now)),
+            ])
+            let all = try await store.auditRecords(AuditQuery(limit: 10))
+            #expect(all.map(\.action) == ["push", "pull", "login", "pull"])
+            #expect(all.map(\.id) == all.map(\.id).sorted { ($0 ?? 0) < ($1 ?? 0) })
+            var expected = Self.record("robot$ci", "pull", "ci/app", at: Self.time(60, from: now), robot: true)
+            expected.id = all[1].id
+            #expect(all[1] == expected)
+            #expect(all[2].user == nil && all[2].repository == nil && all[2].reference == nil)
+
+            #expect(try await store.auditRecords(AuditQuery(user: "alice", limit: 10)).count == 2)
+            #expect(try await store.auditRecords(AuditQuery(repository: "ci/app", limit: 10)).map(\.user) == ["robot$ci"])
+            #expect(try await store.auditRecords(AuditQuery(action: "pull", limit: 10)).count == 2)
+            #expect(try await store.auditRecords(AuditQuery(since: Self.time(3600, from: now), limit: 10)).count == 3)
+            // Paging forwards by id, and the newest first.
+            let first = try await store.auditRecords(AuditQuery(limit: 3))
+            let rest = try await store.auditRecords(AuditQuery(afterID: first.last?.id, limit: 3))
+            #expect((first + rest).map(\.id) == all.map(\.id))
+            let newest = try await store.auditRecords(AuditQuery(limit: 2, newestFirst: true))
+            #expect(newest.map(\.id) == [all[3].id, all[2].id])
+            let older = try await store.auditRecords(AuditQuery(beforeID: newest.last?.id, limit: 2, newestFirst: true))
+            #expect(older.map(\.id) == [all[1].id, all[0].id])
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func pruningDeletesOnlyRecordsOlderThanTheCutoff(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { (store: any StoreUnderTest) async throws in
+            let now = Date()
+            try await store.appendAuditRecords(
+                (0..<5).map { Self.record("old", "pull", "a", at: Self.time(Double(86400 + $0), from: now)) }
+                    + [Self.record("new", "pull", "a", at: now)])
+            #expect(try await store.pruneAuditRecords(before: now.addingTimeInterval(-3600)) == 5)
+            #expect(try await store.auditRecords(AuditQuery(limit: 10)).map(\.user) == ["new"])
+            #expect(try await store.pruneAuditRecords(before: now.addingTimeInterval(-3600)) == 0)
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func robotAccountsAreCreatedOnceListedDisabledAndDeleted(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { (store: any StoreUnderTest) async throws in
+            let created = Self.time(0, from: Date())
+            let robot = RobotAccountRecord(
+                name: "robot$ci", secretHash: "sha256:00", repositories: ["ci/**", "tools/*"], actions: ["pull", "push"],
+                createdAt: created, expiresAt: created.addingTimeInterval(86400))
+            #expect(try await store.createRobotAccount(robot))
+            var other = robot
+            other.name = "robot$another"
+            other.expiresAt = nil
+            #expect(try await store.createRobotAccount(other))
+            // The name is taken: nothing changes.
+            var again = robot
+            again.secretHash = "sha256:ff"
+            #expect(try await store.createRobotAccount(again) == false)
+            #expect(try await store.robotAccount(named: "robot$ci") == robot)
+            #expect(try await store.robotAccount(named: "robot$nobody") == nil)
+            #expect(try await store.robotAccounts().map(\.name) == ["robot$another", "robot$ci"])
+
+            #expect(try await store.setRobotAccount("robot$ci", disabled: true))
+            #expect(try await store.robotAccount(named: "robot$ci")?.disabled == true)
+            #expect(try await store.setRobotAccount("robot$ci", disabled: false))
+            #expect(try await store.robotAccount(named: "robot$ci")?.disabled == false)
+            #expect(try await store.setRobotAccount("robot$nobody", disabled: true) == false)
+
+            #expect(try await store.deleteRobotAccount("robot$ci"))
+            #expect(try await store.deleteRobotAccount("robot$ci") == false)
+            #expect(try await store.robotAccounts().map(\.name) == ["robot$another"])
+        }
+    }
+}
