@@ -428,6 +428,9 @@ def main():
                         help="local: one process on a file system root each (default); cluster: two replicas of ours on "
                         "PostgreSQL + radosgw against the reference on the same radosgw (Benchmarks/cluster_bench.py); "
                         "features: ours with metrics, audit and rate limits off and on (Benchmarks/features_bench.py)")
+    features = parser.add_argument_group("--backend features")
+    features.add_argument("--variants", default="off,metrics,audit,limits,all",
+                          help="which of off, metrics, audit, limits, all to run (comma-separated; off always runs)")
     cluster = parser.add_argument_group("--backend cluster")
     cluster.add_argument("--store", choices=["memstore", "bluestore"], default="bluestore",
                          help="the OSD's object store (scripts/engines/start.sh --store); bluestore keeps the data on disk")

@@ -3,7 +3,7 @@
 limits off, then with each of them on, side by side on the same scenarios, alternating rounds.
 
     swift build -c release --product registry && swift build -c release --product registry-bench
-    python3 Benchmarks/bench.py --backend features --registry .build/release/registry [--rounds 3]
+    python3 Benchmarks/bench.py --backend features --registry .build/release/registry [--rounds 3] [--variants off,limits]
 
 Variants (one server each, all on loopback, filesystem + SQLite):
   off      metrics, audit and rate limits off
@@ -112,7 +112,8 @@ def run(args, bench):
     servers = []
     samples = {}
     try:
-        servers = [start(args.registry, work, variant) for variant in VARIANTS]
+        chosen = ["off"] + [name for name in args.variants.split(",") if name in VARIANTS and name != "off"]
+        servers = [start(args.registry, work, variant) for variant in chosen]
         layers = {server.name: seed_manifest(server) for server in servers}
 
         def record(scenario, unit, server, value):
@@ -140,7 +141,12 @@ def run(args, bench):
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    names = list(VARIANTS)
+    names = chosen
+    print()
+    print("every round's figure (spread of the same server between rounds: the noise to judge ratios by)")
+    for (scenario, unit), by_variant in samples.items():
+        for name in names:
+            print(f"  {scenario:36} {name:8} " + " ".join(f"{value:8.0f}" for value in by_variant[name]))
     print()
     print("medians; in brackets each variant's ratio to `off` (1.00 = no cost)")
     print(f"{'scenario':36} {'unit':6} " + " ".join(f"{name:>16}" for name in names))

@@ -5,7 +5,9 @@ import RegistryStorage
 
 /// Collects audit records in memory and writes them in batches: every ``flushInterval``, or as
 /// soon as ``batchSize`` are waiting, each batch in one transaction. Recording a request costs
-/// a lock and an append, never a database round trip.
+/// a lock and an append, never a database round trip. Batches are large (10 000) because each
+/// commit costs a log fsync and, on SQLite, makes the metadata read cache start over: at 45 000
+/// pulls a second, batches of 500 meant 90 commits a second and cost manifest pulls 9 %.
 ///
 /// Memory is bounded: at most ``capacity`` records wait. When the database cannot take them
 /// (down, or slower than the traffic) and the buffer is full, new records are dropped, counted
@@ -30,7 +32,7 @@ public final class AuditRecorder: Sendable {
     private let wakeUpStream: AsyncStream<Void>
 
     public init(
-        store: any AuditLogStore, flushInterval: Duration = .seconds(1), batchSize: Int = 500, capacity: Int = 50_000,
+        store: any AuditLogStore, flushInterval: Duration = .seconds(1), batchSize: Int = 10_000, capacity: Int = 50_000,
         logger: Logger
     ) {
         self.store = store

@@ -12,8 +12,9 @@ import RegistryStorage
 ///   delivered or dropped, so a failing event holds back the ones after it.
 /// - Retries: a failed attempt is tried again after ``DeliveryBackoff`` (1 s doubling to
 ///   5 min); an event older than `maxAge` when its turn comes is dropped, counted and logged.
-/// - At least once: the cursor moves after the receiver's `2xx`, so a crash between the two
-///   sends the event again (receivers deduplicate on the CloudEvents `id`).
+/// - At least once: the cursor moves after the receiver's `2xx` (written at the end of each
+///   batch, and every ``cursorInterval`` within one), so a crash sends again what was delivered
+///   since the last write (receivers deduplicate on the CloudEvents `id`).
 /// - Several processes: one delivers at a time, the one holding the `event-delivery` job
 ///   claim (``ExclusiveJobs``); the others try to take it over every few seconds, so a
 ///   replica that dies hands delivery to another within that time.
@@ -55,6 +56,8 @@ public final class EventDelivery: Sendable {
 
     static let jobName = "event-delivery"
     static let batchSize = 100
+    /// How often an endpoint's position is written while a batch is being delivered.
+    static let cursorInterval: Duration = .milliseconds(250)
 
     private let outbox: any EventOutbox
     private let jobs: any ExclusiveJobs
@@ -136,16 +139,21 @@ public final class EventDelivery: Sendable {
                     continue
                 }
                 var kept = start
+                var keptAt = ContinuousClock.now
                 for stored in batch {
                     if endpoint.filter.matches(action: stored.event.action, repository: stored.event.repository) {
                         try await deliver(stored, to: endpoint, sender, backoff: &backoff)
-                        // Kept after each delivery: a restart resends at most the one in flight.
-                        try await outbox.setEventCursor(endpoint.name, to: stored.sequence)
-                        kept = stored.sequence
+                        // Every cursor write is a write transaction, which makes the registries'
+                        // read caches start over: kept at most every quarter second while a
+                        // batch flows, so a restart resends at most that long's deliveries.
+                        if ContinuousClock.now - keptAt >= Self.cursorInterval {
+                            try await outbox.setEventCursor(endpoint.name, to: stored.sequence)
+                            (kept, keptAt) = (stored.sequence, .now)
+                        }
                     }
                     cursor = stored.sequence
                 }
-                // Events the endpoint does not want move its cursor too (once per batch).
+                // The end of a batch is always kept, with the events the endpoint does not want.
                 if let cursor, cursor != kept { try await outbox.setEventCursor(endpoint.name, to: cursor) }
             } catch is CancellationError {
                 return
