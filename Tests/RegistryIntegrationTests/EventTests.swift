@@ -299,7 +299,9 @@ struct EventTests {
         let logger = Logger(label: "events", factory: { _ in SwiftLogNoOpLogHandler() })
         let store = try await SQLiteMetadataStore.open(path: directory + "/metadata.sqlite", logger: logger)
         let settings = EventDelivery.Settings(
-            endpoints: [EventEndpoint(name: "ci", url: receiver.url)], maxAge: .seconds(1),
+            // Old enough for a few failed attempts before the drop, and for the second event to be
+            // delivered before it would be dropped, on a machine busy with the whole suite.
+            endpoints: [EventEndpoint(name: "ci", url: receiver.url)], maxAge: .seconds(3),
             backoff: DeliveryBackoff(initial: .milliseconds(200), maximum: .milliseconds(400)), pollInterval: .milliseconds(50))
         let notifications = EventNotifications(outbox: store, jobs: store, source: "/test", settings: settings, logger: logger)
         let repository = try #require(RepositoryName("team/app"))

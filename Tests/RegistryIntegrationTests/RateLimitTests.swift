@@ -72,8 +72,9 @@ struct RateLimitTests {
 
     @Test func burstPassesThenTooManyRequestsWithRetryAfterThenRefill() async throws {
         try await TestRegistry.with(configure: {
-            // One token per 2 s: the burst's four requests cannot straddle a refill, even on a busy machine.
-            $0.rateLimits = RateLimitPolicy(pull: RateLimit(perSecond: 0.5, burst: 3), push: RateLimit(perSecond: 1, burst: 1))
+            // One token per 5 s: the burst's four requests cannot straddle a refill, even on a
+            // machine busy with the whole suite.
+            $0.rateLimits = RateLimitPolicy(pull: RateLimit(perSecond: 0.2, burst: 3), push: RateLimit(perSecond: 1, burst: 1))
         }) { (client: RegistryClient) async throws in
             let port = client.registry.port
             for _ in 0..<3 {
@@ -91,7 +92,9 @@ struct RateLimitTests {
             #expect(try await request("/v2/", from: "127.0.0.2", port: port).status == 200)
             #expect(try await request("/v2/team/app/tags/list", from: "127.0.0.3", port: port).status == 404)
 
-            try await Task.sleep(for: .milliseconds(2100))
+            // Back after the Retry-After the refusal gave, as a client honouring it would be.
+            let retryAfter = Int(refused.retryAfter ?? "") ?? 5
+            try await Task.sleep(for: .seconds(retryAfter) + .milliseconds(100))
             #expect(try await request("/v2/team/app/tags/list", from: "127.0.0.2", port: port).status == 404)
         }
     }

@@ -110,7 +110,8 @@ struct RobotAccountTests {
                 try await robots.setDisabled("ci", true)
                 let started = Date()
                 #expect(try await Self.eventually { try await status() == .unauthorized })
-                #expect(Date().timeIntervalSince(started) < Double(RobotAccounts.defaultCacheLifetime.components.seconds) + 1.5)
+                // The cache's lifetime, with room for a machine busy with the whole suite.
+                #expect(Date().timeIntervalSince(started) < Double(RobotAccounts.defaultCacheLifetime.components.seconds) + 4)
                 let refused = try await client.request(.GET, "/v2/ci/app/tags/list", headers: headers)
                 #expect(refused.text.contains("disabled"))
 
