@@ -301,7 +301,7 @@ struct EventTests {
         let settings = EventDelivery.Settings(
             // Old enough for a few failed attempts before the drop, and for the second event to be
             // delivered before it would be dropped, on a machine busy with the whole suite.
-            endpoints: [EventEndpoint(name: "ci", url: receiver.url)], maxAge: .seconds(3),
+            endpoints: [EventEndpoint(name: "ci", url: receiver.url)], maxAge: .seconds(10),
             backoff: DeliveryBackoff(initial: .milliseconds(200), maximum: .milliseconds(400)), pollInterval: .milliseconds(50))
         let notifications = EventNotifications(outbox: store, jobs: store, source: "/test", settings: settings, logger: logger)
         let repository = try #require(RepositoryName("team/app"))
@@ -310,7 +310,7 @@ struct EventTests {
         let delivery = notifications.delivery
         let task = Task { await delivery.run() }
         func wait(_ condition: () -> Bool) async throws {
-            let deadline = ContinuousClock.now + .seconds(15)
+            let deadline = ContinuousClock.now + .seconds(40)
             while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         }
         try await wait { delivery.dropped == 1 }

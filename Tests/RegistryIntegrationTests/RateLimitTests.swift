@@ -70,11 +70,11 @@ struct RateLimitTests {
         return String(decoding: result, as: UTF8.self)
     }
 
-    @Test func burstPassesThenTooManyRequestsWithRetryAfterThenRefill() async throws {
+    /// Refilling is checked on the bucket with simulated time (`RateLimiterTests`): here the rate
+    /// is so low that no token comes back during the test, however slowly a busy machine runs it.
+    @Test func burstPassesThenTooManyRequestsWithRetryAfter() async throws {
         try await TestRegistry.with(configure: {
-            // One token per 5 s: the burst's four requests cannot straddle a refill, even on a
-            // machine busy with the whole suite.
-            $0.rateLimits = RateLimitPolicy(pull: RateLimit(perSecond: 0.2, burst: 3), push: RateLimit(perSecond: 1, burst: 1))
+            $0.rateLimits = RateLimitPolicy(pull: RateLimit(perSecond: 0.01, burst: 3), push: RateLimit(perSecond: 1, burst: 1))
         }) { (client: RegistryClient) async throws in
             let port = client.registry.port
             for _ in 0..<3 {
@@ -83,7 +83,8 @@ struct RateLimitTests {
             let refused = try await request("/v2/team/app/tags/list", from: "127.0.0.2", port: port)
             #expect(refused.status == 429)
             #expect(refused.code == "TOOMANYREQUESTS")
-            #expect(refused.retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
+            // A token every 100 s: the first one is due in (about) 100 s.
+            #expect(refused.retryAfter.flatMap(Int.init).map { (90...100).contains($0) } == true)
             // Probes are never limited; other classes and other clients have their own buckets.
             for _ in 0..<5 {
                 #expect(try await request("/healthz", from: "127.0.0.2", port: port).status == 200)
@@ -91,11 +92,6 @@ struct RateLimitTests {
             }
             #expect(try await request("/v2/", from: "127.0.0.2", port: port).status == 200)
             #expect(try await request("/v2/team/app/tags/list", from: "127.0.0.3", port: port).status == 404)
-
-            // Back after the Retry-After the refusal gave, as a client honouring it would be.
-            let retryAfter = Int(refused.retryAfter ?? "") ?? 5
-            try await Task.sleep(for: .seconds(retryAfter) + .milliseconds(100))
-            #expect(try await request("/v2/team/app/tags/list", from: "127.0.0.2", port: port).status == 404)
         }
     }
 
