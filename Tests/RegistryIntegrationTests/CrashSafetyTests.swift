@@ -89,7 +89,9 @@ struct CrashSafetyTests {
     }
 
     @Test func aBlobHEADedJustBeforeACollectionInAnotherProcessSurvivesIt() async throws {
-        let grace: Duration = .seconds(2)
+        // Long enough that the HEADs are still inside it when the collection runs, on a machine
+        // busy with the whole suite (with 2 s, a slow moment between them made the test fail).
+        let grace: Duration = .seconds(8)
         try await TestRegistry.with(configure: { $0.gcGracePeriod = grace; $0.gcInterval = nil }) { client in
             let config = Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.utf8)
             let layer = RegistryClient.randomBytes(4096)
