@@ -20,6 +20,8 @@ public final class EventRecorder: Sendable {
     private let filters: [EventFilter]
     private let queue = NIOLockedValueBox<[OutboxEvent]>([])
     private let overflow = NIOLockedValueBox(0)
+    /// Serialises ``flush()``.
+    private let writing = AsyncSerialLock()
 
     public init(outbox: any EventOutbox, encoder: CloudEventEncoder, filters: [EventFilter]) {
         self.outbox = outbox
@@ -58,19 +60,25 @@ public final class EventRecorder: Sendable {
 
     /// Writes the queued events in one transaction. On failure they are put back (in front of
     /// newer ones, keeping the order) for the next flush.
+    ///
+    /// Flushes run one at a time: the last flush at shutdown waits for one the cancelled loop
+    /// may have in flight, which fails (a cancelled task cannot write to SQLite) and puts its
+    /// batch back, and then writes that batch too. Without the wait the batch was lost.
     public func flush() async throws {
-        let batch = queue.withLockedValue { queue in
-            defer { queue.removeAll() }
-            return queue
-        }
-        guard !batch.isEmpty else { return }
-        do {
-            try await outbox.appendEvents(batch)
-        } catch {
-            queue.withLockedValue { queue in
-                queue = Array((batch + queue).prefix(Self.capacity))
+        try await writing.withLock { [self] in
+            let batch = queue.withLockedValue { queue in
+                defer { queue.removeAll() }
+                return queue
             }
-            throw error
+            guard !batch.isEmpty else { return }
+            do {
+                try await outbox.appendEvents(batch)
+            } catch {
+                queue.withLockedValue { queue in
+                    queue = Array((batch + queue).prefix(Self.capacity))
+                }
+                throw error
+            }
         }
     }
 
