@@ -53,13 +53,17 @@ def build(registry_binary, out):
 
 
 def normalize(database):
-    """Zeroes timestamps and leaves a single-file database (no WAL) that a read-only registry can open."""
+    """Zeroes timestamps, empties the audit log, and leaves a single-file database (no WAL) that a read-only registry can open."""
     connection = sqlite3.connect(database)
     for table, columns in (("repositories", ["created_at"]), ("blobs", ["created_at"]),
                            ("repository_blobs", ["created_at"]), ("manifests", ["created_at"]),
                            ("tags", ["updated_at"])):
         connection.execute(f"UPDATE {table} SET " + ", ".join(f"{c} = 0" for c in columns))
     connection.execute("UPDATE tags SET pulled_at = NULL")
+    # The audit log of the script's own pushes: times, ports and user agents differ at every run.
+    connection.execute("DELETE FROM audit_log")
+    if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+        connection.execute("DELETE FROM sqlite_sequence WHERE name = 'audit_log'")
     connection.commit()
     connection.execute("PRAGMA journal_mode=DELETE")
     connection.execute("VACUUM")
