@@ -100,7 +100,7 @@ extension RegistryResponder {
         var filter = AuditQuery(user: query["user"], repository: query["repository"], action: query["action"])
         if let since = query["since"] {
             guard let date = AuditTime.since(since) else {
-                throw RegistryError(.unsupported, message: "since must be a duration such as 24h or an RFC 3339 time", detail: ["since": since])
+                throw RegistryError(.parameterInvalid, message: "since must be a duration such as 24h or an RFC 3339 time", detail: ["since": since])
             }
             filter.since = date
         }
@@ -111,7 +111,7 @@ extension RegistryResponder {
             filter.limit = min(limit, 1000)
         }
         if let last = query["last"] {
-            guard let id = Int64(last) else { throw RegistryError(.unsupported, message: "last must be a record id", detail: ["last": last]) }
+            guard let id = Int64(last) else { throw RegistryError(.paginationNumberInvalid, message: "last must be a record id", detail: ["last": last]) }
             filter.afterID = id
         }
         let records = try await store.auditRecords(filter)

@@ -67,12 +67,17 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// than 403: the caller has the right to push or delete, the request conflicts with the tag's
     /// current state (pushing the manifest it already points at succeeds).
     case tagImmutable = "TAG_IMMUTABLE"
+    /// A query parameter of a registry-specific endpoint (the admin API) has a value it cannot
+    /// use. Sent as the spec's `UNSUPPORTED` (``wireCode``) with 400: the request is malformed,
+    /// not a method the endpoint lacks (405).
+    case parameterInvalid = "PARAMETER_INVALID"
 
     /// The code in the error body: the case's own, except where a case only refines a spec
     /// code with another status (``tagImmutable`` is `DENIED`).
     public var wireCode: String {
         switch self {
         case .tagImmutable: ErrorCode.denied.rawValue
+        case .parameterInvalid: ErrorCode.unsupported.rawValue
         default: rawValue
         }
     }
@@ -81,7 +86,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         switch self {
         case .blobUnknown, .blobUploadUnknown, .manifestUnknown, .nameUnknown, .notFound: 404
         case .blobUploadInvalid, .digestInvalid, .manifestBlobUnknown, .manifestInvalid, .nameInvalid,
-             .sizeInvalid, .tagInvalid, .paginationNumberInvalid:
+             .sizeInvalid, .tagInvalid, .paginationNumberInvalid, .parameterInvalid:
             400
         case .unauthorized: 401
         case .denied: 403
@@ -113,6 +118,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .unauthorized: "authentication required"
         case .denied: "requested access to the resource is denied"
         case .unsupported: "the operation is unsupported"
+        case .parameterInvalid: "invalid query parameter"
         case .tooManyRequests: "too many requests"
         case .rangeInvalid: "invalid content range"
         case .tagInvalid: "invalid tag"
