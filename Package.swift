@@ -44,6 +44,16 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
+        // zlib and libzstd from the system (Debian's -dev packages), for RegistryLayers.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // Image layers as streams: media type to compression, gzip/zstd codecs, a tar reader and
+        // writer. No I/O: callers feed chunks and receive output through closures.
+        .target(
+            name: "RegistryLayers",
+            dependencies: ["RegistryModel", "CZlib", "CZstd"],
+            swiftSettings: strictSettings
+        ),
         // Blob store (filesystem) and metadata store (SQLite). Knows nothing about HTTP.
         .target(
             name: "RegistryStorage",
@@ -115,6 +125,7 @@ let package = Package(
             dependencies: [
                 "RegistryModel",
                 "RegistryCore",
+                "RegistryImages",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -163,11 +174,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Images as people think of them: `registry inspect`, `history`, `verify`, `squash`, and
+        // the web UI's pages, over any source (a registry over HTTP, or a storage root).
+        .target(
+            name: "RegistryImages",
+            dependencies: [
+                "RegistryModel",
+                "RegistryStorage",
+                "RegistryCore",
+                "RegistryUpstream",
+                "RegistryLayers",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Configuration and wiring of the layers into a runnable service.
         .target(
             name: "RegistryServer",
             dependencies: [
                 "RegistryModel",
+                "RegistryImages",
                 "RegistryStorage",
                 "RegistryPostgres",
                 "RegistryObjectStorage",
@@ -192,6 +218,8 @@ let package = Package(
             name: "registry",
             dependencies: [
                 "RegistryServer",
+                "RegistryImages",
+                "RegistryStorage",
                 "RegistryMirror",
                 "RegistryUpstream",
                 "RegistryModel",
@@ -259,6 +287,10 @@ let package = Package(
         .testTarget(
             name: "RegistryModelTests",
             dependencies: ["RegistryModel"]
+        ),
+        .testTarget(
+            name: "RegistryLayersTests",
+            dependencies: ["RegistryLayers", "RegistryModel"]
         ),
         // Parsers of what arrives over the network, unit-tested and fuzzed (property-based, with
         // a corpus of nasty inputs in Corpus/), and handlers driven without a socket.
@@ -336,6 +368,8 @@ let package = Package(
                 "RegistryCore",
                 "RegistryUpstream",
                 "RegistryMirror",
+                "RegistryImages",
+                "RegistryStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -158,6 +158,10 @@ public struct RegistryResponder: HTTPResponder {
             let repository = try repositoryName(name, request)
             try authorize([.pull], on: repository, for: identity, request)
             return try await referrers(of: try Digest(validating: digest), in: repository, request: request)
+        case .layer(let digest):
+            try allow(method, [.GET])
+            try access.requireSignedIn(identity)
+            return try await layerDocument(try Digest(validating: digest), for: identity)
         }
     }
 

@@ -23,6 +23,9 @@ enum Route: Equatable {
     case audit
     /// `/v2/_admin/repositories/<name>`: delete a repository.
     case adminRepository(name: String)
+    /// `/v2/_layers/<digest>`: the images that use a blob and what verifying it found (this
+    /// program's extension, read by `registry inspect`).
+    case layer(digest: String)
 
     init?(path: String) {
         switch path {
@@ -39,6 +42,11 @@ enum Route: Equatable {
         let adminRepositories = "/v2/_admin/repositories/"
         if path.hasPrefix(adminRepositories) {
             self = .adminRepository(name: PercentDecoding.decode(path.dropFirst(adminRepositories.count)))
+            return
+        }
+        let layers = "/v2/_layers/"
+        if path.hasPrefix(layers) {
+            self = .layer(digest: PercentDecoding.decode(path.dropFirst(layers.count)))
             return
         }
         guard path.hasPrefix("/v2/") else { return nil }

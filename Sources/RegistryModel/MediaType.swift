@@ -8,6 +8,17 @@ public enum MediaType {
     public static let dockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
     public static let ociEmptyJSON = "application/vnd.oci.empty.v1+json"
 
+    // Layer media types: tar archives, plain or compressed. "Nondistributable" (OCI) and
+    // "foreign" (Docker) layers are the same archives, marked as not to be pushed elsewhere.
+    public static let ociLayer = "application/vnd.oci.image.layer.v1.tar"
+    public static let ociLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+    public static let ociLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
+    public static let ociNondistributableLayer = "application/vnd.oci.image.layer.nondistributable.v1.tar"
+    public static let ociNondistributableLayerGzip = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+    public static let ociNondistributableLayerZstd = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+    public static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    public static let dockerForeignLayerGzip = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+
     /// The manifest types a `PUT /manifests` accepts.
     public static let acceptedManifestTypes: Set<String> = [ociManifest, ociIndex, dockerManifest, dockerManifestList]
 

@@ -12,7 +12,7 @@ import PostgresNIO
 /// Every text key is `COLLATE "C"`: listings page by byte order, as in SQLite and as the
 /// distribution spec's "lexical order" means, whatever collation the database was created with.
 enum PostgresSchema {
-    static let version = 2
+    static let version = 3
 
     /// Statements that take a database from version `key - 1` to `key`.
     static let migrations: [Int: [String]] = [
@@ -182,6 +182,17 @@ enum PostgresSchema {
                 created_at BIGINT NOT NULL,
                 expires_at BIGINT,
                 disabled BOOLEAN NOT NULL DEFAULT FALSE
+            )
+            """,
+        ],
+        3: [
+            // What verifying a layer found (as in SQLite).
+            """
+            CREATE TABLE layer_facts (
+                digest TEXT COLLATE "C" PRIMARY KEY,
+                diff_id TEXT NOT NULL,
+                uncompressed_size BIGINT NOT NULL,
+                verified_at BIGINT NOT NULL
             )
             """,
         ],

@@ -5,7 +5,7 @@
 /// Nothing but ``Metadata`` holds one: it is the single owner of the registry's metadata, so
 /// that its read cache sees every write made through it.
 public protocol MetadataDatabase: MetadataStore, MetadataMaintenance, CacheEvictionStore, ExclusiveJobs, EventOutbox, StorageTotalsSource,
-    AuditLogStore, RobotAccountStore {
+    AuditLogStore, RobotAccountStore, ImageCatalogStore {
     /// A number that moves whenever any process commits a write to the database.
     func changeCounter() async throws -> Int64
     /// The schema version this binary writes; opening a database migrates it to this one and

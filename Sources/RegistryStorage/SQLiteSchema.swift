@@ -1,6 +1,6 @@
 /// The metadata schema. Every listing the API offers is served by a primary key or an index.
 enum SQLiteSchema {
-    static let version = 4
+    static let version = 5
 
     /// Brings a database made by an older version up to date, keyed by the version it has.
     static let migrations: [Int: [String]] = [
@@ -10,6 +10,8 @@ enum SQLiteSchema {
         2: [],
         // 4: the event outbox, the audit log, robot accounts (created by `statements`).
         3: [],
+        // 5: `layer_facts` (created by `statements`).
+        4: [],
     ]
 
     static let statements: [String] = [
@@ -129,6 +131,15 @@ enum SQLiteSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log(at)",
+        // What verifying a layer found (`ImageCatalogStore`), by distribution digest.
+        """
+        CREATE TABLE IF NOT EXISTS layer_facts (
+            digest TEXT PRIMARY KEY,
+            diff_id TEXT NOT NULL,
+            uncompressed_size INTEGER NOT NULL,
+            verified_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
         // Robot accounts (`RobotAccountStore`): the secret only as a SHA-256 hash; repositories
         // and actions as comma-separated lists.
         """

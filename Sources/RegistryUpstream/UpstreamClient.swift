@@ -147,6 +147,18 @@ public final class UpstreamClient: Sendable {
         return response
     }
 
+    /// The body of a `GET` of one of this program's own endpoints beyond the distribution API
+    /// (such as `/v2/_layers/DIGEST`), sent with the login that pulling `repository` takes; nil
+    /// when the registry answers anything but 200 (another registry has no such endpoint).
+    public func extensionDocument(_ path: String, pulling repository: RepositoryName, limit: Int = 8 << 20) async throws -> [UInt8]? {
+        let response = try await send(.GET, path, scope: .pull(repository), headers: [("Accept", "application/json")])
+        guard response.status == .ok else {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            return nil
+        }
+        return Array(try await response.body.collect(upTo: limit).readableBytesView)
+    }
+
     // MARK: Writing
 
     /// Mounts a blob from another repository of this registry; false when the registry would

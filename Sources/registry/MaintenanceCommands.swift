@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import RegistryImages
+import RegistryMirror
 import RegistryServer
 
 /// Where the maintenance commands find the registry: the same root and config as `serve`.
@@ -87,10 +89,46 @@ struct ScrubCommand: AsyncParsableCommand {
     @Flag(help: "Quarantine corrupt blobs and forget missing ones, so that the next push stores them again.")
     var repair = false
 
+    @Flag(name: .customLong("diff-ids"), help: "Instead: decompress every tagged image's layers, check their diff_ids and record their uncompressed sizes.")
+    var diffIDs = false
+
+    @Option(help: ArgumentHelp("With --diff-ids: read at most this many bytes a second (e.g. 64MiB, 1GiB; 0 for no limit).", valueName: "SIZE"))
+    var rate = "64MiB"
+
+    @Flag(help: "With --diff-ids: check layers verified before too.")
+    var again = false
+
+    @Flag(help: "With --diff-ids: print the report as JSON.")
+    var json = false
+
+    func validate() throws {
+        if diffIDs && repair { throw ValidationError("--repair applies to the blob scrub, not to --diff-ids") }
+        guard ByteSize.parse(rate) != nil else { throw ValidationError("--rate \(rate): expected bytes such as 64MiB, 1GiB or 0") }
+    }
+
     func run() async throws {
+        if diffIDs {
+            let limit = ByteSize.parse(rate).flatMap { $0 > 0 ? $0 : nil }
+            let report = try await root.withRoot { try await DiffIDScrub(source: $0.images, bytesPerSecond: limit, again: again).run() }
+            print(json ? try InspectCommand.json(report) : Self.text(report))
+            if !report.isClean { throw ExitCode(1) }
+            return
+        }
         let (text, clean) = try await root.withRoot { try await $0.scrub(repair: repair) }
         print(text)
         if !clean && !repair { throw ExitCode(1) }
+    }
+
+    static func text(_ report: DiffIDScrub.Report) -> String {
+        var lines = [
+            "diff_id scrub: \(report.repositories) repositories, \(report.tags) tags; \(report.layersVerified) layers verified "
+                + "(\(ConsoleProgress.bytes(report.compressedBytesRead)) read), \(report.layersAlreadyVerified) verified before",
+        ]
+        for problem in report.problems {
+            lines.append("  \(problem.repository):\(problem.tag) layer \(problem.layer.index) \(problem.layer.digest): \(problem.layer.outcome.rawValue)")
+        }
+        lines.append(report.isClean ? "all layers ok" : "\(report.problems.count) layer(s) not ok")
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -164,7 +164,7 @@ enum Tmpfs {
         process.arguments = arguments
         let errors = Pipe()
         process.standardError = errors
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

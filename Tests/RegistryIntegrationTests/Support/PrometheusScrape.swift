@@ -51,7 +51,7 @@ struct PrometheusScrape {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        try process.run()
+        try ProcessLaunch.run(process)
         // Python reads all of stdin before it writes: no deadlock whatever the sizes.
         input.fileHandleForWriting.write(Data(text.utf8))
         try input.fileHandleForWriting.close()

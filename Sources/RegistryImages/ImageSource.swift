@@ -1,0 +1,52 @@
+import NIOCore
+import RegistryModel
+import RegistryStorage
+
+/// A manifest as a source holds it: its exact bytes, their digest and media type.
+public struct SourceManifest: Sendable {
+    public var bytes: [UInt8]
+    public var digest: Digest
+    public var mediaType: String
+
+    public init(bytes: [UInt8], digest: Digest, mediaType: String) {
+        self.bytes = bytes
+        self.digest = digest
+        self.mediaType = mediaType
+    }
+}
+
+/// Where images are read from: a registry over HTTP (``RemoteImageSource``) or a storage root
+/// (``RootImageSource``). Inspecting, verifying and squashing only read through this.
+public protocol ImageSource: Sendable {
+    /// How reports name the source: `127.0.0.1:5000`, or the root's path.
+    var location: String { get }
+    /// A manifest by tag or digest, whatever its media type; ``ImageInspectionError/manifestNotFound(_:)``
+    /// when there is none.
+    func manifest(_ reference: Reference, in repository: RepositoryName) async throws -> SourceManifest
+    /// Streams a blob's bytes to `body`, a buffer at a time, as stored (not verified here);
+    /// ``ImageInspectionError/blobNotFound(_:)`` when the repository has no such blob.
+    func readBlob(_ digest: Digest, in repository: RepositoryName, _ body: (ByteBuffer) async throws -> Void) async throws
+    /// The manifests across the registry that use a blob; nil when the source cannot tell (a
+    /// registry that is not this one).
+    func uses(of digest: Digest, in repository: RepositoryName) async throws -> [BlobUse]?
+    /// What verifying layers found, where the source remembers it.
+    func layerFacts(_ digests: [Digest], in repository: RepositoryName) async throws -> [Digest: LayerFacts]
+    /// Remembers what verifying a layer found, where the source can (a root's metadata).
+    func recordLayerFacts(_ facts: LayerFacts) async throws
+}
+
+extension ImageSource {
+    /// A blob read whole, for configurations: refused past `limit` bytes, checked against its digest.
+    public func blobBytes(_ digest: Digest, in repository: RepositoryName, limit: Int = ImageConfiguration.sizeLimit) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var hasher = DigestHasher(algorithm: digest.algorithm)
+        try await readBlob(digest, in: repository) { buffer in
+            guard bytes.count + buffer.readableBytes <= limit else { throw ImageInspectionError.tooLarge(digest, limit: limit) }
+            buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+            bytes.append(contentsOf: buffer.readableBytesView)
+        }
+        let actual = hasher.finalize()
+        guard actual == digest else { throw ImageInspectionError.digestMismatch(expected: digest, actual: actual) }
+        return bytes
+    }
+}
