@@ -91,10 +91,9 @@ public struct DiffIDScrub: Sendable {
             guard let configDescriptor = image.config,
                   let config = try? ImageConfiguration(parsing: try await source.blobBytes(configDescriptor.digest, in: repository))
             else { continue }
-            let diffIDs = config.layerDiffIDs
-            let known = again ? [:] : try await source.layerFacts(image.layers.map(\.digest), in: repository)
+            let known = again ? [:] : try await source.registry.layerFacts(image.layers.map(\.digest))
             for (index, layer) in image.layers.enumerated() where seen.insert(layer.digest).inserted {
-                let diffID = index < diffIDs.count ? diffIDs[index] : nil
+                let diffID = config.diffID(ofLayer: index)
                 if let fact = known[layer.digest], fact.diffID == diffID {
                     report.layersAlreadyVerified += 1
                     continue

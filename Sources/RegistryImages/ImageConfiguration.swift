@@ -77,8 +77,10 @@ public struct ImageConfiguration: Sendable, Decodable, Equatable {
         return Platform(os: os, architecture: architecture, variant: variant)
     }
 
-    /// The diff_ids that parse as digests, in layer order; nil entries for those that do not.
-    public var layerDiffIDs: [Digest?] {
-        (rootfs?.diffIDs ?? []).map { try? Digest(parsing: $0) }
+    /// The diff_id the config gives the layer at `index` (0 for the bottom one); nil when it
+    /// lists none there or what it lists is not a digest.
+    public func diffID(ofLayer index: Int) -> Digest? {
+        guard let diffIDs = rootfs?.diffIDs, diffIDs.indices.contains(index) else { return nil }
+        return try? Digest(parsing: diffIDs[index])
     }
 }

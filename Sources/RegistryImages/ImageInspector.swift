@@ -20,22 +20,16 @@ public struct ImageInspector: Sendable {
         var report = ImageReport(
             source: source.location, repository: repository, reference: reference.description, digest: top.digest,
             mediaType: top.mediaType, platforms: nil, images: [])
-        switch manifest.kind {
-        case .image:
-            report.images = [try await image(top, manifest, in: repository)]
-        case .index:
+        if manifest.kind == .index {
+            // Every entry is listed; only the images among them are inspected.
             report.platforms = manifest.manifests.map { entry in
                 PlatformEntry(
                     platform: entry.platform?.description ?? "unknown", digest: entry.digest, mediaType: entry.mediaType,
                     size: entry.size, referenceType: entry.annotations?[Self.referenceTypeAnnotation])
             }
-            for entry in manifest.manifests where entry.annotations?[Self.referenceTypeAnnotation] == nil {
-                let child = try await source.manifest(.digest(entry.digest), in: repository)
-                let parsed = try Self.parse(child)
-                // A nested index, or an artifact without a config: listed, not inspected.
-                guard parsed.kind == .image, parsed.config != nil else { continue }
-                report.images.append(try await image(child, parsed, in: repository))
-            }
+        }
+        for (fetched, image) in try await source.images(of: top, manifest, in: repository) {
+            report.images.append(try await self.image(fetched, image, in: repository))
         }
         return report
     }
@@ -51,28 +45,34 @@ public struct ImageInspector: Sendable {
     private func image(_ fetched: SourceManifest, _ manifest: Manifest, in repository: RepositoryName) async throws -> ImageDetails {
         guard let configDescriptor = manifest.config else { throw ImageInspectionError.notAnImage(mediaType: fetched.mediaType) }
         let config = try ImageConfiguration(parsing: try await source.blobBytes(configDescriptor.digest, in: repository))
-        let diffIDs = config.layerDiffIDs
-        let facts = try await source.layerFacts(manifest.layers.map(\.digest), in: repository)
 
-        var layers: [LayerDetails] = []
-        var unknownSharing = false
-        var sharing: [Digest: [BlobUse]] = [:]
-        for digest in Set(manifest.referencedBlobs.map(\.digest)) {
-            guard let uses = try await source.uses(of: digest, in: repository) else { unknownSharing = true; break }
-            sharing[digest] = uses.filter { !($0.repository == repository && $0.manifest == fetched.digest) }
+        // One document per distinct blob: its uses and what verifying it found. A source that
+        // cannot tell for one cannot tell for any.
+        var documents: [Digest: LayerDocument]? = [:]
+        for blob in manifest.referencedBlobs where documents?[blob.digest] == nil {
+            guard let document = try await source.layerDocument(blob.digest, in: repository) else {
+                documents = nil
+                break
+            }
+            documents?[blob.digest] = document
         }
-        for (index, layer) in manifest.layers.enumerated() {
-            let diffID = index < diffIDs.count ? diffIDs[index] : nil
-            let fact = facts[layer.digest]
-            layers.append(LayerDetails(
+        // Every other manifest that uses a blob; this image's own is not sharing.
+        func sharing(_ digest: Digest) -> [BlobUse]? {
+            documents.map { ($0[digest]?.uses ?? []).filter { !($0.repository == repository && $0.manifest == fetched.digest) } }
+        }
+
+        let layers = manifest.layers.enumerated().map { index, layer in
+            let diffID = config.diffID(ofLayer: index)
+            let fact = documents?[layer.digest]?.facts
+            return LayerDetails(
                 index: index, mediaType: layer.mediaType, size: layer.size, digest: layer.digest, diffID: diffID,
                 uncompressedSize: fact?.uncompressedSize, verified: fact.map { diffID == $0.diffID },
-                sharedWith: unknownSharing ? nil : sharing[layer.digest] ?? []))
+                sharedWith: sharing(layer.digest))
         }
 
         var distinct: [Digest: Int64] = [:]
         for blob in manifest.referencedBlobs { distinct[blob.digest] = blob.size }
-        let unique = unknownSharing ? nil : distinct.filter { sharing[$0.key]?.isEmpty ?? true }.values.reduce(0, +)
+        let unique = documents == nil ? nil : distinct.filter { sharing($0.key)?.isEmpty ?? true }.values.reduce(0, +)
         let uncompressed: Int64? = layers.allSatisfy({ $0.uncompressedSize != nil })
             ? layers.reduce(0) { $0 + ($1.uncompressedSize ?? 0) } : nil
         return ImageDetails(

@@ -16,9 +16,8 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
             rest = rest[..<at]
         }
         var tag: Tag?
-        // A tag's colon comes after the last slash; one before it is a port.
-        if let colon = rest.lastIndex(of: ":"), rest[colon...].firstIndex(of: "/") == nil,
-           !rest[..<colon].hasSuffix("http"), !rest[..<colon].hasSuffix("https") {
+        // A tag's colon comes after the last slash; one before it is a port (or a scheme's).
+        if let colon = rest.lastIndex(of: ":"), rest[colon...].firstIndex(of: "/") == nil {
             let candidate = String(rest[rest.index(after: colon)...])
             guard let parsed = Tag(candidate) else { throw RegistryError(.tagInvalid, detail: ["tag": candidate]) }
             tag = parsed

@@ -26,11 +26,9 @@ public protocol ImageSource: Sendable {
     /// Streams a blob's bytes to `body`, a buffer at a time, as stored (not verified here);
     /// ``ImageInspectionError/blobNotFound(_:)`` when the repository has no such blob.
     func readBlob(_ digest: Digest, in repository: RepositoryName, _ body: (ByteBuffer) async throws -> Void) async throws
-    /// The manifests across the registry that use a blob; nil when the source cannot tell (a
-    /// registry that is not this one).
-    func uses(of digest: Digest, in repository: RepositoryName) async throws -> [BlobUse]?
-    /// What verifying layers found, where the source remembers it.
-    func layerFacts(_ digests: [Digest], in repository: RepositoryName) async throws -> [Digest: LayerFacts]
+    /// The manifests across the registry that use a blob and what verifying it found; nil when
+    /// the source cannot tell (a registry that is not this one).
+    func layerDocument(_ digest: Digest, in repository: RepositoryName) async throws -> LayerDocument?
     /// Remembers what verifying a layer found, where the source can (a root's metadata).
     func recordLayerFacts(_ facts: LayerFacts) async throws
 }
@@ -48,5 +46,21 @@ extension ImageSource {
         let actual = hasher.finalize()
         guard actual == digest else { throw ImageInspectionError.digestMismatch(expected: digest, actual: actual) }
         return bytes
+    }
+}
+
+extension ImageSource {
+    /// The images a manifest stands for: itself, or an index's image entries, each with its
+    /// exact bytes. buildx's attestations, nested indexes and artifacts without a config are
+    /// left out: they are nothing to run.
+    func images(of top: SourceManifest, _ manifest: Manifest, in repository: RepositoryName) async throws -> [(SourceManifest, Manifest)] {
+        guard manifest.kind == .index else { return [(top, manifest)] }
+        var images: [(SourceManifest, Manifest)] = []
+        for entry in manifest.manifests where entry.annotations?[ImageInspector.referenceTypeAnnotation] == nil {
+            let child = try await self.manifest(.digest(entry.digest), in: repository)
+            let parsed = try ImageInspector.parse(child)
+            if parsed.kind == .image, parsed.config != nil { images.append((child, parsed)) }
+        }
+        return images
     }
 }

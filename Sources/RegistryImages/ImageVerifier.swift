@@ -77,18 +77,7 @@ public struct ImageVerifier: Sendable {
         var report = VerificationReport(
             source: source.location, repository: repository, reference: reference.description, digest: top.digest, images: [])
         var checked: [Digest: LayerVerification] = [:]
-        var images: [(SourceManifest, Manifest)] = []
-        switch manifest.kind {
-        case .image:
-            images = [(top, manifest)]
-        case .index:
-            for entry in manifest.manifests where entry.annotations?[ImageInspector.referenceTypeAnnotation] == nil {
-                let child = try await source.manifest(.digest(entry.digest), in: repository)
-                let parsed = try ImageInspector.parse(child)
-                if parsed.kind == .image, parsed.config != nil { images.append((child, parsed)) }
-            }
-        }
-        for (fetched, image) in images {
+        for (fetched, image) in try await source.images(of: top, manifest, in: repository) {
             report.images.append(try await verifyImage(fetched, image, in: repository, checked: &checked))
         }
         return report
@@ -99,10 +88,9 @@ public struct ImageVerifier: Sendable {
     ) async throws -> ImageVerification {
         guard let configDescriptor = manifest.config else { throw ImageInspectionError.notAnImage(mediaType: fetched.mediaType) }
         let config = try ImageConfiguration(parsing: try await source.blobBytes(configDescriptor.digest, in: repository))
-        let diffIDs = config.layerDiffIDs
         var layers: [LayerVerification] = []
         for (index, layer) in manifest.layers.enumerated() {
-            let diffID = index < diffIDs.count ? diffIDs[index] : nil
+            let diffID = config.diffID(ofLayer: index)
             var result: LayerVerification
             if let earlier = checked[layer.digest], earlier.diffID == diffID {
                 result = earlier

@@ -10,8 +10,6 @@ public struct RootImageSource: ImageSource {
     public let registry: Registry
     public let location: String
     private static let anyManifest = AcceptedMediaTypes(headerLines: [String]())
-    /// How many uses of one blob a report lists.
-    static let useLimit = 100
 
     public init(registry: Registry, location: String) {
         self.registry = registry
@@ -46,12 +44,8 @@ public struct RootImageSource: ImageSource {
         try await reader.close()
     }
 
-    public func uses(of digest: Digest, in repository: RepositoryName) async throws -> [BlobUse]? {
-        try await registry.uses(of: digest, limit: Self.useLimit) { _ in true }
-    }
-
-    public func layerFacts(_ digests: [Digest], in repository: RepositoryName) async throws -> [Digest: LayerFacts] {
-        try await registry.layerFacts(digests)
+    public func layerDocument(_ digest: Digest, in repository: RepositoryName) async throws -> LayerDocument? {
+        try await registry.layerDocument(digest) { _ in true }
     }
 
     public func recordLayerFacts(_ facts: LayerFacts) async throws {

@@ -120,11 +120,6 @@ public final class ConsoleProgress: MirrorProgress {
     }
 }
 
-extension Digest {
-    /// `sha256:0123456789ab`: enough to tell blobs apart in progress lines.
-    var shortDescription: String { "\(algorithm.rawValue):\(encoded.prefix(12))" }
-}
-
 extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = components

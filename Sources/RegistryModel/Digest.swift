@@ -95,3 +95,9 @@ public enum DigestAlgorithm: String, Sendable, CaseIterable, Hashable {
         }
     }
 }
+
+extension Digest {
+    /// `sha256:0123456789ab`: the first 12 hex digits, as `docker images` shortens image IDs;
+    /// enough to tell blobs apart in progress lines and tables.
+    public var shortDescription: String { "\(algorithm.rawValue):\(encoded.prefix(12))" }
+}

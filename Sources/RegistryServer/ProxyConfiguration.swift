@@ -127,8 +127,8 @@ enum ProxyYAML {
 }
 
 /// `1073741824`, `512MiB`, `50GiB`, `1TB`.
-enum ByteCountParser {
-    static func parse(_ value: String, key: String) throws(ConfigurationError) -> Int64 {
+public enum ByteCountParser {
+    public static func parse(_ value: String, key: String) throws(ConfigurationError) -> Int64 {
         let units: [(String, Int64)] = [
             ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10),
             ("TB", 1_000_000_000_000), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1000), ("B", 1),

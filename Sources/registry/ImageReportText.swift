@@ -17,10 +17,7 @@ struct ImageReportText {
 
     func digest(_ digest: Digest?) -> String {
         guard let digest else { return "-" }
-        if full { return digest.description }
-        let text = digest.description
-        guard let colon = text.firstIndex(of: ":") else { return text }
-        return String(text[...colon]) + text[text.index(after: colon)...].prefix(12)
+        return full ? digest.description : digest.shortDescription
     }
 
     static func size(_ bytes: Int64?) -> String {

@@ -92,7 +92,7 @@ struct ScrubCommand: AsyncParsableCommand {
     @Flag(name: .customLong("diff-ids"), help: "Instead: decompress every tagged image's layers, check their diff_ids and record their uncompressed sizes.")
     var diffIDs = false
 
-    @Option(help: ArgumentHelp("With --diff-ids: read at most this many bytes a second (e.g. 64MiB, 1GiB; 0 for no limit).", valueName: "SIZE"))
+    @Option(help: ArgumentHelp("With --diff-ids: read at most this many bytes a second (e.g. 64MiB, 1GiB, 100MB; 0 for no limit).", valueName: "SIZE"))
     var rate = "64MiB"
 
     @Flag(help: "With --diff-ids: check layers verified before too.")
@@ -103,12 +103,12 @@ struct ScrubCommand: AsyncParsableCommand {
 
     func validate() throws {
         if diffIDs && repair { throw ValidationError("--repair applies to the blob scrub, not to --diff-ids") }
-        guard ByteSize.parse(rate) != nil else { throw ValidationError("--rate \(rate): expected bytes such as 64MiB, 1GiB or 0") }
+        _ = try bytesPerSecond()
     }
 
     func run() async throws {
         if diffIDs {
-            let limit = ByteSize.parse(rate).flatMap { $0 > 0 ? $0 : nil }
+            let limit = try bytesPerSecond()
             let report = try await root.withRoot { try await DiffIDScrub(source: $0.images, bytesPerSecond: limit, again: again).run() }
             print(json ? try InspectCommand.json(report) : Self.text(report))
             if !report.isClean { throw ExitCode(1) }
@@ -117,6 +117,16 @@ struct ScrubCommand: AsyncParsableCommand {
         let (text, clean) = try await root.withRoot { try await $0.scrub(repair: repair) }
         print(text)
         if !clean && !repair { throw ExitCode(1) }
+    }
+
+    /// `--rate`, read as the configuration reads sizes; nil for 0 (no limit).
+    private func bytesPerSecond() throws -> Int64? {
+        do {
+            let bytes = try ByteCountParser.parse(rate, key: "--rate")
+            return bytes > 0 ? bytes : nil
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     static func text(_ report: DiffIDScrub.Report) -> String {

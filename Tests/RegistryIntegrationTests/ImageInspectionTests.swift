@@ -33,7 +33,7 @@ struct ImageInspectionTests {
         }
     }
 
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("registry").path
+    static let binary = Program.registry
 
     /// Pushes an image of `layers` whose config has `diffIDs` (the layers' own by default), a
     /// history with an empty step between the layers, and `labels`.
@@ -154,48 +154,5 @@ struct ImageInspectionTests {
             #expect(after.images.first?.layers.first?.uncompressedSize == Int64(good.tar.count))
             #expect(after.images.first?.layers.first?.verified == true)
         }
-    }
-}
-
-/// Runs a program, returning its exit status and standard output (standard error appended).
-enum Program {
-    struct Result {
-        var status: Int32
-        var output: Data
-        var errors: Data
-        /// Standard output only (what `--json` prints).
-        var json: Data { output }
-        /// Standard output, then standard error.
-        var text: String { String(decoding: output + errors, as: UTF8.self) }
-    }
-
-    static func run(_ path: String, _ arguments: String...) async throws -> Result {
-        try await run(path, arguments: arguments)
-    }
-
-    /// Waits on a thread of its own: blocking one of the few threads Swift concurrency runs on
-    /// would starve the registry this process serves the program with.
-    static func run(_ path: String, arguments: [String]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(path, arguments: arguments) })
-            }
-        }
-    }
-
-    private static func runBlocking(_ path: String, arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REGISTRY_") }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try ProcessLaunch.run(process)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let messages = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: data, errors: messages)
     }
 }

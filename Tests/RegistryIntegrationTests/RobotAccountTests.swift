@@ -206,23 +206,26 @@ struct RobotAccountTests {
 
     /// The `registry robot` commands, run as the built binary against a real root.
     @Test func robotCommandsAddListDisableAndRemove() async throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("registry").path
+        let binary = Program.registry
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build the registry binary first")
         try await TestRegistry.with(configure: { $0.robots = true }) { client in
             let root = client.registry.root
-            let added = try CLI.run(
-                binary, "robot", "add", "ci", "--repositories", "ci/**", "--actions", "pull,push", "--expires", "90d", "--root", root)
+            let added = try await Program.run(
+                binary, "robot", "add", "ci", "--repositories", "ci/**", "--actions", "pull,push", "--expires", "90d", "--root", root
+            ).checked("registry robot add")
             let secret = try #require(added.split(separator: "\n").last.map(String.init))
             #expect(added.contains("robot$ci"))
             #expect(try await client.request(.GET, "/v2/", headers: [("Authorization", Self.basic("robot$ci", secret))]).status == .ok)
-            let listed = try CLI.run(binary, "robot", "list", "--root", root)
+            let listed = try await Program.run(binary, "robot", "list", "--root", root).checked("registry robot list")
             #expect(listed.contains("robot$ci") && listed.contains("active") && listed.contains("ci/**") && listed.contains("pull,push"))
-            try CLI.run(binary, "robot", "disable", "ci", "--root", root)
-            #expect(try CLI.run(binary, "robot", "list", "--root", root).contains("disabled"))
-            try CLI.run(binary, "robot", "remove", "ci", "--root", root)
-            let remaining = try CLI.run(binary, "robot", "list", "--root", root)
+            _ = try await Program.run(binary, "robot", "disable", "ci", "--root", root).checked("registry robot disable")
+            #expect(try await Program.run(binary, "robot", "list", "--root", root).checked("registry robot list").contains("disabled"))
+            _ = try await Program.run(binary, "robot", "remove", "ci", "--root", root).checked("registry robot remove")
+            let remaining = try await Program.run(binary, "robot", "list", "--root", root).checked("registry robot list")
             #expect(!remaining.contains("robot$ci"))
-            #expect(throws: (any Error).self) { try CLI.run(binary, "robot", "remove", "ci", "--root", root) }
+            await #expect(throws: (any Error).self) {
+                try await Program.run(binary, "robot", "remove", "ci", "--root", root).checked("registry robot remove")
+            }
         }
     }
 
@@ -238,26 +241,3 @@ struct RobotAccountTests {
     }
 }
 
-/// Runs the built `registry` binary and returns its standard output; throws when it fails.
-enum CLI {
-    @discardableResult
-    static func run(_ binary: String, _ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        // The tests' own REGISTRY_TEST_* variables would be unknown configuration keys to it.
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REGISTRY_") }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try ProcessLaunch.run(process)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("registry \(arguments.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-}

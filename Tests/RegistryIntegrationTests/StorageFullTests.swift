@@ -132,13 +132,13 @@ struct StorageFullTests {
 enum Tmpfs {
     static func with<T>(megabytes: Int, _ body: (String) async throws -> T) async throws -> T {
         let path = try TestRegistry.makeTemporaryDirectory()
-        try run("/usr/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path)
+        try await run("/usr/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path)
         do {
             let result = try await body(path)
-            try unmount(path)
+            try await unmount(path)
             return result
         } catch {
-            try? unmount(path)
+            try? await unmount(path)
             throw error
         }
     }
@@ -153,23 +153,16 @@ enum Tmpfs {
         return size - (try freeBytes(path))
     }
 
-    private static func unmount(_ path: String) throws {
-        try run("/usr/bin/umount", path)
+    private static func unmount(_ path: String) async throws {
+        try await run("/usr/bin/umount", path)
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    private static func run(_ executable: String, _ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try ProcessLaunch.run(process)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    private static func run(_ executable: String, _ arguments: String...) async throws {
+        let result = try await Program.run(executable, arguments: arguments)
+        guard result.status == 0 else {
             throw TestFailure(
-                "\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(message)"
+                "\(executable) \(arguments.joined(separator: " ")) failed (\(result.status)): \(String(decoding: result.errors, as: UTF8.self))"
                     + " - these tests mount a tmpfs and must run as root")
         }
     }

@@ -43,25 +43,12 @@ struct PrometheusScrape {
     /// Debian's interpreter, which has the packaged library (a `python3` earlier on PATH may not).
     private static let python = "/usr/bin/python3"
 
-    init(parsing text: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = ["-c", Self.script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try ProcessLaunch.run(process)
-        // Python reads all of stdin before it writes: no deadlock whatever the sizes.
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let json = output.fileHandleForReading.readDataToEndOfFile()
-        let diagnostics = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("the Prometheus parser refused the exposition: \(String(decoding: diagnostics, as: UTF8.self))\n\(text)")
+    init(parsing text: String) async throws {
+        let parsed = try await Program.run(Self.python, "-c", Self.script, input: Data(text.utf8))
+        guard parsed.status == 0 else {
+            throw TestFailure("the Prometheus parser refused the exposition: \(String(decoding: parsed.errors, as: UTF8.self))\n\(text)")
         }
-        samples = try JSONDecoder().decode([Sample].self, from: json)
+        samples = try JSONDecoder().decode([Sample].self, from: parsed.output)
     }
 }
 
@@ -74,6 +61,6 @@ extension RegistryClient {
         guard reply.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true else {
             throw TestFailure("unexpected Content-Type \(reply.header("Content-Type") ?? "-")")
         }
-        return try PrometheusScrape(parsing: reply.text)
+        return try await PrometheusScrape(parsing: reply.text)
     }
 }
