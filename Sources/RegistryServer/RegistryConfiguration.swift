@@ -403,9 +403,10 @@ enum DurationParser {
             multiplier = unit
             number = number.dropLast()
         }
-        guard let amount = Int64(number), amount > 0 else {
+        // Overflowing Int64 seconds is refused like any other unusable value, never a trap.
+        guard let amount = Int64(number), amount > 0, case let (seconds, false) = amount.multipliedReportingOverflow(by: multiplier) else {
             throw .invalidValue(key: key, value: value, expected: "a positive duration such as 90s, 15m, 24h or 7d")
         }
-        return .seconds(amount * multiplier)
+        return .seconds(seconds)
     }
 }

@@ -166,7 +166,9 @@ struct MirrorCommand: AsyncParsableCommand {
         let units: [(String, Int64)] = [("ms", 0), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, seconds) in units where text.hasSuffix(suffix) {
             guard let value = Int64(text.dropLast(suffix.count)), value > 0 else { continue }
-            return seconds == 0 ? .milliseconds(value) : .seconds(value * seconds)
+            if seconds == 0 { return .milliseconds(value) }
+            let (total, overflow) = value.multipliedReportingOverflow(by: seconds)
+            return overflow ? nil : .seconds(total)
         }
         return nil
     }

@@ -159,6 +159,10 @@ struct AuditLogTests {
             let badSince = try await client.request(.GET, "/v2/_admin/audit?since=yesterday", headers: alice)
             #expect(badSince.status == .badRequest)
             #expect(badSince.errorCode == "UNSUPPORTED")
+            // Numbers to `Double`, but no time: refused, not a trap converting them to milliseconds.
+            for since in ["infs", "1e300s", "nanh"] {
+                #expect(try await client.request(.GET, "/v2/_admin/audit?since=\(since)", headers: alice).status == .badRequest, "since=\(since)")
+            }
             #expect(try await client.request(.GET, "/v2/_admin/audit?last=x", headers: alice).status == .badRequest)
         }
     }

@@ -134,5 +134,11 @@ struct AccessConfigurationTests {
         await #expect(throws: ConfigurationError.invalidValue(key: "auth.default_actions", value: "destroy", expected: "pull, push or delete")) {
             try await RegistryConfiguration.load(flags: [:], configFile: badAction, environment: [:])
         }
+        // More seconds than Int64 holds: refused as a bad value, not an overflow trap.
+        await #expect(throws: ConfigurationError.invalidValue(
+            key: "gc.grace_period", value: "9999999999999999d", expected: "a positive duration such as 90s, 15m, 24h or 7d")
+        ) {
+            try await RegistryConfiguration.load(flags: [:], configFile: nil, environment: ["REGISTRY_GC_GRACE_PERIOD": "9999999999999999d"])
+        }
     }
 }

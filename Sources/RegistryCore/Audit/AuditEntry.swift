@@ -67,12 +67,19 @@ public enum AuditTime {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
-    /// A `since` value: a duration back from `now` (`90s`, `15m`, `24h`, `7d`) or an RFC 3339
-    /// time. Nil when it is neither.
+    /// The longest duration back a `since` may reach: further than any retention, and short
+    /// enough that the time stays a number of milliseconds the database stores.
+    static let longestSince: Double = 10_000 * 365 * 86400
+
+    /// A `since` value: a duration back from `now` (`90s`, `15m`, `24h`, `7d`, at most
+    /// ``longestSince``) or an RFC 3339 time. Nil when it is neither: `infs` or `1e300s` are
+    /// numbers to `Double` but no time a query can hold.
     public static func since(_ value: String, now: Date = Date()) -> Date? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         if let unit = value.last.flatMap({ units[$0] }), let amount = Double(value.dropLast()), amount >= 0 {
-            return now.addingTimeInterval(-amount * unit)
+            let seconds = amount * unit
+            guard seconds <= longestSince else { return nil }
+            return now.addingTimeInterval(-seconds)
         }
         if let withFraction = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(value) { return withFraction }
         return try? Date.ISO8601FormatStyle().parse(value)
