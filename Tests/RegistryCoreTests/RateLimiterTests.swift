@@ -28,6 +28,13 @@ struct RateLimiterTests {
         #expect(bucket.take(limit, now: 0) == 1)
     }
 
+    @Test func aVanishinglySmallRateGivesALongRetryAfterNotATrap() throws {
+        let limit = try #require(RateLimit(rate: "1e-300/s", burst: 1))
+        var bucket = TokenBucket(burst: 1, now: 0)
+        #expect(bucket.take(limit, now: 0) == nil)
+        #expect(bucket.take(limit, now: 0) == Int(Int32.max))
+    }
+
     @Test func ratesParseWithTheirUnits() {
         #expect(RateLimit(rate: "100/s", burst: 200) == RateLimit(perSecond: 100, burst: 200))
         #expect(RateLimit(rate: "60/m", burst: nil) == RateLimit(perSecond: 1, burst: 60))

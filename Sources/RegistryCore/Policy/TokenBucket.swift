@@ -20,15 +20,21 @@ public struct TokenBucket: Sendable, Equatable {
         updatedAt = now
     }
 
+    /// The longest wait a refusal names: a configured rate as small as `1e-300/s` must give a
+    /// (long) `Retry-After`, not a trap converting its wait to an `Int`.
+    static let longestWait = Int(Int32.max)
+
     /// Takes a token: nil when one was there, else the seconds until one will be (at least 1,
-    /// as `Retry-After` counts whole seconds and 0 would invite an immediate retry).
+    /// as `Retry-After` counts whole seconds and 0 would invite an immediate retry; at most
+    /// ``longestWait``).
     public mutating func take(_ limit: RateLimit, now: UInt64) -> Int? {
         refill(limit, now: now)
         if tokens >= 1 {
             tokens -= 1
             return nil
         }
-        return max(1, Int(((1 - tokens) / limit.perSecond).rounded(.up)))
+        let wait = ((1 - tokens) / limit.perSecond).rounded(.up)
+        return wait < Double(Self.longestWait) ? max(1, Int(wait)) : Self.longestWait
     }
 
     /// Gives back a token taken by a request that another bucket then refused.
