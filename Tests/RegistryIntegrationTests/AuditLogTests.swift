@@ -17,10 +17,7 @@ struct AuditLogTests {
     static func withAuditedRegistry(
         _ configure: @escaping (inout RegistryConfiguration) -> Void = { _ in }, _ body: (RegistryClient, String) async throws -> Void
     ) async throws {
-        let directory = try TestRegistry.makeTemporaryDirectory()
-        let htpasswd = directory + "/htpasswd"
-        try Htpasswd.setPassword("alice-pw", for: "alice", in: htpasswd, cost: 4)
-        try Htpasswd.setPassword("bob-pw", for: "bob", in: htpasswd, cost: 4)
+        let htpasswd = try TestUsers.htpasswd("alice", "bob")
         try await TestRegistry.with(configure: {
             $0.htpasswd = htpasswd
             $0.accessPolicy = AccessPolicy(

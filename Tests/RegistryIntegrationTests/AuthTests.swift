@@ -22,11 +22,7 @@ struct AuthTests {
     private func withSecuredRegistry(
         anonymousPull: Bool = false, _ body: (RegistryClient) async throws -> Void
     ) async throws {
-        let directory = try TestRegistry.makeTemporaryDirectory()
-        let htpasswd = directory + "/htpasswd"
-        try Htpasswd.setPassword("alice-pw", for: "alice", in: htpasswd, cost: 4)
-        try Htpasswd.setPassword("bob-pw", for: "bob", in: htpasswd, cost: 4)
-        try Htpasswd.setPassword("carol-pw", for: "carol", in: htpasswd, cost: 4)
+        let htpasswd = try TestUsers.htpasswd("alice", "bob", "carol")
         try await TestRegistry.with(configure: {
             $0.htpasswd = htpasswd
             $0.accessPolicy = AccessPolicy(

@@ -130,8 +130,7 @@ struct EventTests {
     @Test func theActorIsTheSignedInUser() async throws {
         let receiver = try await EventReceiver.start()
         defer { Task { await receiver.close() } }
-        let directory = try TestRegistry.makeTemporaryDirectory()
-        try Htpasswd.setPassword("alice-pw", for: "alice", in: directory + "/htpasswd", cost: 4)
+        let htpasswd = try TestUsers.htpasswd("alice")
         let events = try await Self.events("""
             events:
               endpoints:
@@ -139,7 +138,7 @@ struct EventTests {
             """)
         try await TestRegistry.with(configure: {
             Self.configure(events)(&$0)
-            $0.htpasswd = directory + "/htpasswd"
+            $0.htpasswd = htpasswd
         }) { client in
             var alice = client
             alice.authorization = "Basic " + Data("alice:alice-pw".utf8).base64EncodedString()

@@ -11,9 +11,7 @@ struct NulCredentialAuthTests {
     private static let form = ("Content-Type", "application/x-www-form-urlencoded")
 
     private func withUsers(tokens: Bool, _ body: (RegistryClient) async throws -> Void) async throws {
-        let directory = try TestRegistry.makeTemporaryDirectory()
-        let htpasswd = directory + "/htpasswd"
-        try Htpasswd.setPassword("alice-pw", for: "alice", in: htpasswd, cost: 4)
+        let htpasswd = try TestUsers.htpasswd("alice")
         try await TestRegistry.with(configure: {
             $0.htpasswd = htpasswd
             if tokens { $0.tokenRealm = "http://127.0.0.1/token" }

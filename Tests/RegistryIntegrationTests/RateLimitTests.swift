@@ -96,11 +96,7 @@ struct RateLimitTests {
     }
 
     @Test func usersHaveTheirOwnBucketsAndAdminsAreExempt() async throws {
-        let directory = try TestRegistry.makeTemporaryDirectory()
-        let htpasswd = directory + "/htpasswd"
-        for user in ["alice", "bob", "root"] {
-            try Htpasswd.setPassword("\(user)-pw", for: user, in: htpasswd, cost: 4)
-        }
+        let htpasswd = try TestUsers.htpasswd("alice", "bob", "root")
         let alice = AuthTests.basic("alice", "alice-pw")
         let bob = AuthTests.basic("bob", "bob-pw")
         let root = AuthTests.basic("root", "root-pw")

@@ -12,10 +12,7 @@ import Testing
 struct TokenAuthTests {
     /// alice may push to team/**, bob may only pull there; token mode with a 2 s lifetime.
     private func withTokenRegistry(lifetime: Duration = .seconds(300), _ body: (RegistryClient) async throws -> Void) async throws {
-        let directory = try TestRegistry.makeTemporaryDirectory()
-        let htpasswd = directory + "/htpasswd"
-        try Htpasswd.setPassword("alice-pw", for: "alice", in: htpasswd, cost: 4)
-        try Htpasswd.setPassword("bob-pw", for: "bob", in: htpasswd, cost: 4)
+        let htpasswd = try TestUsers.htpasswd("alice", "bob")
         try await TestRegistry.with(configure: {
             $0.htpasswd = htpasswd
             $0.tokenRealm = "http://127.0.0.1/token"

@@ -35,10 +35,7 @@ struct ProxyFixture {
         revalidate: Duration = .seconds(300), configureCache: (inout RegistryConfiguration) -> Void = { _ in },
         _ body: (ProxyFixture) async throws -> T
     ) async throws -> T {
-        let directory = try TestRegistry.makeTemporaryDirectory()
-        let htpasswd = directory + "/htpasswd"
-        try Htpasswd.setPassword("mirror-pw", for: "mirror", in: htpasswd, cost: 4)
-        try Htpasswd.setPassword("pusher-pw", for: "pusher", in: htpasswd, cost: 4)
+        let htpasswd = try TestUsers.htpasswd("mirror", "pusher")
         let log = AccessLogRecorder()
         // The realm names the upstream's port, which the OS picks: learn one, then serve on it
         // (again with another if a parallel test took it meanwhile).
