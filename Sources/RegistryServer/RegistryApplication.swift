@@ -67,9 +67,16 @@ public final class RegistryApplication: Service {
                            AuditPruner(store: metadata, jobs: metadata, retention: configuration.audit.retention, logger: logger))
                         : nil)
             }
-            try await serve(registry, jobs: metadata, storageTotals: metadata, accounts: metadata, lifecycle: lifecycle)
-            try? await uses?.flush()
-            await events?.finish()
+            var failure: (any Error)?
+            do {
+                try await serve(registry, jobs: metadata, storageTotals: metadata, accounts: metadata, lifecycle: lifecycle)
+            } catch {
+                // A stop may end serving with a CancellationError (whichever child task ends
+                // first decides): what is queued is written all the same.
+                failure = error
+            }
+            await Self.writeQueued(uses: uses, events: events, logger: logger)
+            if let failure { throw failure }
         } catch {
             try? await metadata.close()
             try? await storage.shutdown()
@@ -179,6 +186,19 @@ public final class RegistryApplication: Service {
                 logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Writes what is queued in memory (tag pulls, pending events) once serving ended, in a task
+    /// of its own: a stop cancels the serving task, and SQLite refuses work from a cancelled task.
+    private static func writeQueued(uses: UseRecorder?, events: EventNotifications?, logger: Logger) async {
+        await Task {
+            do {
+                try await uses?.flush()
+            } catch {
+                logger.warning("recording pulls failed at shutdown", metadata: ["error": "\(error)"])
+            }
+            await events?.finish()
+        }.value
     }
 
     /// Writes pulls and blob uses once a second (retention and GC read them).
