@@ -17,7 +17,9 @@ its own (and stops them at the end). Checks, each printed PASS or FAIL:
 - `kill -9` of A in the middle of a skopeo push; the same push retried against B succeeds and
   pulls back with the same digest; an upload session whose replica was killed mid-PATCH is
   resumed on B from the offset B reports; A restarted serves what B stored meanwhile;
-- registry-conformance against A, and against B while A is dead: N passed, 0 failed, 0 skipped.
+- registry-conformance against A, and against B while A is dead: N passed, 0 failed, 0 skipped;
+- event delivery: A, the replica delivering events, is killed while events B wrote wait for a
+  receiver that was down; B takes the delivery over and every event arrives, in order.
 
 The last lines are figures (MiB/s per client through the replicas, with and without redirect,
 tag propagation delays) and `N passed, M failed`. Exit status 1 when anything failed.
@@ -27,6 +29,7 @@ import datetime
 import hashlib
 import hmac
 import http.client
+import http.server
 import json
 import os
 import re
@@ -182,7 +185,7 @@ class Replica(Registry):
 class Cluster:
     """Replicas A and B with one configuration: a fresh key prefix and PostgreSQL schema."""
 
-    def __init__(self, binary, work, engines, name, redirect):
+    def __init__(self, binary, work, engines, name, redirect, extra_config=""):
         os.makedirs(work, exist_ok=True)
         self.binary, self.work, self.engines = binary, work, engines
         self.prefix = f"cluster-{name}-{os.urandom(4).hex()}/"
@@ -223,7 +226,7 @@ gc:
   delete_untagged: true
 log:
   format: json
-""")
+""" + extra_config)
         self.a = self.start("a")
         try:
             self.b = self.start("b")
@@ -587,6 +590,116 @@ def kill_checks(suite, cluster, kill_images, kill_mib, conformance_binary, work)
         suite.figure(f"conformance against B (A dead): {state['b_conformance']}")
 
 
+class EventReceiver:
+    """A webhook receiver on 127.0.0.1 that keeps every CloudEvent it accepted, in arrival order;
+    while `up` is false it answers 503, as a receiver that is down for maintenance would."""
+
+    def __init__(self):
+        receiver = self
+        self.events, self.up, self.lock = [], True, threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver.lock:
+                    accepted = receiver.up
+                    if accepted:
+                        receiver.events.append(json.loads(body))
+                self.send_response(200 if accepted else 503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *arguments):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def tags_pushed(self):
+        with self.lock:
+            return [event["subject"] for event in self.events if event["type"].endswith(".tag.pushed")]
+
+    def wait_for(self, subjects, seconds):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if set(subjects) <= set(self.tags_pushed()):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def push_small_image(replica, repository, tag):
+    """A one-layer image pushed with the API itself: a monolithic POST per blob, then the
+    manifest under `tag`."""
+    def blob(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        status, _, body = replica.request("POST", f"/v2/{repository}/blobs/uploads/?digest={digest}",
+                                          {"Content-Type": "application/octet-stream"}, data)
+        expect(status == 201, f"the monolithic upload of {digest} answered {status}: {body[:300]!r}")
+        return {"digest": digest, "size": len(data)}
+    config = blob(json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode())
+    layer = blob(os.urandom(1024))
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}]}).encode()
+    status, _, body = replica.request("PUT", f"/v2/{repository}/manifests/{tag}",
+                                      {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, manifest)
+    expect(status == 201, f"PUT of {repository}:{tag} answered {status}: {body[:300]!r}")
+
+
+def events_handover_check(suite, binary, work, engines):
+    """Event delivery runs on one replica at a time (a claim in PostgreSQL). Its holder, A, is
+    killed with events pending that B wrote to the outbox; B takes the delivery over and they
+    all arrive, in order."""
+    def body():
+        receiver = EventReceiver()
+        cluster = None
+        try:
+            cluster = Cluster(binary, os.path.join(work, "events"), engines, "events", redirect=False, extra_config=f"""events:
+  endpoints:
+    - name: hook
+      url: {receiver.url}
+      actions: [push]
+      timeout: 5s
+""")
+            # Only A runs while the first event is delivered, so A holds the delivery's claim.
+            cluster.b.kill()
+            push_small_image(cluster.a, "events/app", "first")
+            expect(receiver.wait_for(["events/app:first"], 30), "the event of the push through A never arrived")
+            cluster.b = cluster.start("b", port=cluster.b.port, log_name="registry-restarted.log")
+            # The receiver goes down; B records five pushes, which A fails to deliver.
+            receiver.up = False
+            pending = [f"events/app:t{index}" for index in range(1, 6)]
+            for subject in pending:
+                push_small_image(cluster.b, "events/app", subject.split(":")[1])
+            time.sleep(1.5)
+            expect(not set(pending) & set(receiver.tags_pushed()), "events arrived while the receiver answered 503")
+            cluster.a.kill()
+            killed = time.time()
+            receiver.up = True
+            expect(receiver.wait_for(pending, 60),
+                   f"B did not deliver A's pending events within 60 s of A's kill -9: got {receiver.tags_pushed()}")
+            seconds = time.time() - killed
+            arrived = [subject for subject in receiver.tags_pushed() if subject in pending]
+            first_arrivals = list(dict.fromkeys(arrived))
+            expect(first_arrivals == pending, f"the pending events arrived out of order: {first_arrivals}")
+            suite.figure(f"events: B delivered the 5 events A held {seconds:.1f} s after A's kill -9 "
+                         f"({len(arrived) - len(pending)} duplicates)")
+        finally:
+            if cluster:
+                cluster.stop()
+            receiver.stop()
+
+    suite.check("cluster: event delivery moves to B when A, its holder, is killed with events pending: "
+                "all arrive, in order", body)
+
+
 def redirect_checks(suite, cluster, client, since):
     """After a client's checks with `storage.redirect: true`: B sent the client's blob downloads
     to the bucket."""
@@ -662,6 +775,7 @@ def main():
         alternating_chunks_check(suite, cluster)
         gc_loop_check(suite, cluster, images, work)
         maintenance_commands_check(suite, cluster)
+        events_handover_check(suite, binary, work, engines)
         engines.reclaim()
         suite.check("cluster: registry-conformance against A: N passed, 0 failed, 0 skipped",
                     lambda: suite.figure("conformance against A: " + conformance(conformance_binary, cluster.a, work, "a")))
