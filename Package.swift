@@ -184,6 +184,7 @@ let package = Package(
                 "RegistryCore",
                 "RegistryUpstream",
                 "RegistryLayers",
+                "RegistryMirror",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

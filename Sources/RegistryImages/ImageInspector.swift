@@ -28,8 +28,8 @@ public struct ImageInspector: Sendable {
                     size: entry.size, referenceType: entry.annotations?[Self.referenceTypeAnnotation])
             }
         }
-        for (fetched, image) in try await source.images(of: top, manifest, in: repository) {
-            report.images.append(try await self.image(fetched, image, in: repository))
+        for image in try await source.images(of: top, manifest, in: repository) {
+            report.images.append(try await self.image(image.fetched, image.manifest, in: repository))
         }
         return report
     }

@@ -49,17 +49,25 @@ extension ImageSource {
     }
 }
 
+/// One image a manifest stands for: its exact bytes, parsed, and the index entry that lists it
+/// (nil for a manifest that is itself the image).
+struct SourceImage {
+    var entry: Descriptor?
+    var fetched: SourceManifest
+    var manifest: Manifest
+}
+
 extension ImageSource {
-    /// The images a manifest stands for: itself, or an index's image entries, each with its
-    /// exact bytes. buildx's attestations, nested indexes and artifacts without a config are
-    /// left out: they are nothing to run.
-    func images(of top: SourceManifest, _ manifest: Manifest, in repository: RepositoryName) async throws -> [(SourceManifest, Manifest)] {
-        guard manifest.kind == .index else { return [(top, manifest)] }
-        var images: [(SourceManifest, Manifest)] = []
+    /// The images a manifest stands for: itself, or an index's image entries. buildx's
+    /// attestations, nested indexes and artifacts without a config are left out: they are
+    /// nothing to run.
+    func images(of top: SourceManifest, _ manifest: Manifest, in repository: RepositoryName) async throws -> [SourceImage] {
+        guard manifest.kind == .index else { return [SourceImage(entry: nil, fetched: top, manifest: manifest)] }
+        var images: [SourceImage] = []
         for entry in manifest.manifests where entry.annotations?[ImageInspector.referenceTypeAnnotation] == nil {
             let child = try await self.manifest(.digest(entry.digest), in: repository)
             let parsed = try ImageInspector.parse(child)
-            if parsed.kind == .image, parsed.config != nil { images.append((child, parsed)) }
+            if parsed.kind == .image, parsed.config != nil { images.append(SourceImage(entry: entry, fetched: child, manifest: parsed)) }
         }
         return images
     }

@@ -77,8 +77,8 @@ public struct ImageVerifier: Sendable {
         var report = VerificationReport(
             source: source.location, repository: repository, reference: reference.description, digest: top.digest, images: [])
         var checked: [Digest: LayerVerification] = [:]
-        for (fetched, image) in try await source.images(of: top, manifest, in: repository) {
-            report.images.append(try await verifyImage(fetched, image, in: repository, checked: &checked))
+        for image in try await source.images(of: top, manifest, in: repository) {
+            report.images.append(try await verifyImage(image.fetched, image.manifest, in: repository, checked: &checked))
         }
         return report
     }

@@ -12,11 +12,13 @@ import SystemPackage
 /// `registry serve` uses the root.
 public final class RootMirrorDestination: MirrorDestination {
     let registry: Registry
-    let database: Metadata
+    /// The database ``open(root:repository:logger:)`` opened, which ``close()`` closes; nil
+    /// for a registry someone else opened.
+    let database: Metadata?
     let repository: RepositoryName
     private static let anyManifest = AcceptedMediaTypes(headerLines: [String]())
 
-    private init(registry: Registry, database: Metadata, repository: RepositoryName) {
+    private init(registry: Registry, database: Metadata?, repository: RepositoryName) {
         self.registry = registry
         self.database = database
         self.repository = repository
@@ -33,7 +35,12 @@ public final class RootMirrorDestination: MirrorDestination {
     }
 
     public func close() async throws {
-        try await database.close()
+        try await database?.close()
+    }
+
+    /// Writes through a registry opened elsewhere (which stays its opener's to close).
+    convenience init(registry: Registry, repository: RepositoryName) {
+        self.init(registry: registry, database: nil, repository: repository)
     }
 
     public var description: String { "\(repository) (local root)" }

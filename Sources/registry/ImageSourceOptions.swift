@@ -28,30 +28,46 @@ struct ImageSourceOptions: ParsableArguments {
 
     /// Opens the source, runs `body` with it and the image's repository and reference, closes it.
     func withSource<T>(_ body: (any ImageSource, RepositoryName, Reference) async throws -> T) async throws -> T {
-        let parsed: ImageReference
-        do {
-            parsed = try ImageReference(parsing: image)
-        } catch {
-            throw ValidationError("\(image): \(error.message)")
-        }
+        let parsed = try ImageReference.validated(image)
         if isLocal {
-            guard let repository = RepositoryName(parsed.location) else {
-                throw ValidationError("\(parsed.location) is not a repository name (with --root, REF has no host)")
-            }
+            let repository = try parsed.localRepository()
             return try await RootOptions(root: root, config: config).withRoot { maintenance in
                 try await body(maintenance.images, repository, parsed.reference)
             }
         }
-        let address: UpstreamAddress
-        do {
-            address = try UpstreamAddress(parsing: parsed.location)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let address = try parsed.remoteAddress()
         let client = UpstreamClient(
             baseURL: address.baseURL, credentials: try MirrorCommand.credentials(credentials),
             http: try MirrorCommand.httpClient(trusting: ca))
         return try await body(RemoteImageSource(client: client), address.repository, parsed.reference)
+    }
+}
+
+extension ImageReference {
+    /// `text` parsed, or the command's usage error saying why not.
+    static func validated(_ text: String) throws -> ImageReference {
+        do {
+            return try ImageReference(parsing: text)
+        } catch {
+            throw ValidationError("\(text): \(error.message)")
+        }
+    }
+
+    /// The repository of a storage root this names (`--root`: no host).
+    func localRepository() throws -> RepositoryName {
+        guard let repository = RepositoryName(location) else {
+            throw ValidationError("\(location) is not a repository name (with --root, references have no host)")
+        }
+        return repository
+    }
+
+    /// The registry and repository this names.
+    func remoteAddress() throws -> UpstreamAddress {
+        do {
+            return try UpstreamAddress(parsing: location)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }
 

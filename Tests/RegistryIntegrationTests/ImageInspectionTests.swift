@@ -19,14 +19,22 @@ struct ImageInspectionTests {
         var digest: Digest { DigestHasher.digest(of: gzip) }
 
         init(_ files: [String: String]) async throws {
+            try await self.init(prepare: { content in
+                for (path, text) in files {
+                    let file = content + "/" + path
+                    try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+                }
+            })
+        }
+
+        /// A layer of what `prepare` puts in the directory it is given.
+        init(prepare: (String) throws -> Void) async throws {
             let directory = try TestRegistry.makeTemporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let content = directory + "/content"
-            for (path, text) in files {
-                let file = content + "/" + path
-                try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-            }
+            try FileManager.default.createDirectory(atPath: content, withIntermediateDirectories: true)
+            try prepare(content)
             _ = try await Program.run("/usr/bin/tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-C", content, "-cf", directory + "/layer.tar", ".")
             tar = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/layer.tar")))
             gzip = Array(try await Program.run("/usr/bin/gzip", "-n", "-c", directory + "/layer.tar").output)

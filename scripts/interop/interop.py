@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CheckFailed, Containerd, Dockerd, Registry, Storage, Suite, add_users, expect, free_port, run,  # noqa: E402
                      succeeds, timed, tool_available)
 from proxy_checks import proxy_checks  # noqa: E402
+from squash_checks import squash_checks  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -841,6 +842,7 @@ def main():
             private_registry_checks(ctx, os.path.abspath(args.registry))
             lifecycle_checks(ctx, os.path.abspath(args.registry))
             proxy_checks(ctx, os.path.abspath(args.registry))
+            squash_checks(ctx, os.path.abspath(args.registry))
     finally:
         registry.stop()
         if not args.keep:
