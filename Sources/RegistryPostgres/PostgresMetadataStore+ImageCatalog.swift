@@ -7,6 +7,49 @@ import RegistryStorage
 /// are written outside the write lock: they take no part in the registry's rules and are the
 /// same whoever writes them.
 extension PostgresMetadataStore: ImageCatalogStore {
+    public func repositorySummaries(containing text: String?, after last: String?, limit: Int) async throws -> [RepositorySummary] {
+        let logger = self.logger
+        return try await readSnapshot { db in
+            try await Self.repositoryFigures(on: db, containing: text, after: last, limit: limit, logger: logger)
+        }
+    }
+
+    public func tagDetails(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [TagDetail] {
+        var details: [TagDetail] = []
+        for try await (name, digest, mediaType, size, updated, pulled) in try await query(
+            """
+            SELECT t.name, t.manifest_digest, m.media_type, octet_length(m.content), t.updated_at, t.pulled_at
+            FROM repositories r JOIN tags t ON t.repository_id = r.id
+            JOIN manifests m ON m.repository_id = r.id AND m.digest = t.manifest_digest
+            WHERE r.name = \(repository.value) AND t.name > \(last ?? "") ORDER BY t.name LIMIT \(Int64(max(0, limit)))
+            """
+        ).decode((String, String, String, Int32, Int64, Int64?).self) {
+            guard let tag = Tag(name), let digest = try? Digest(parsing: digest) else { throw MetadataError.corrupt("a tag row is incomplete") }
+            details.append(TagDetail(
+                tag: tag, manifest: digest, mediaType: mediaType, size: Int(size), updatedAt: Self.date(milliseconds: updated),
+                pulledAt: pulled.map(Self.date(milliseconds:))))
+        }
+        return details
+    }
+
+    public func untaggedManifests(in repository: RepositoryName, limit: Int) async throws -> [UntaggedManifest] {
+        var manifests: [UntaggedManifest] = []
+        for try await (digest, mediaType, size, created) in try await query(
+            """
+            SELECT m.digest, m.media_type, octet_length(m.content), m.created_at
+            FROM repositories r JOIN manifests m ON m.repository_id = r.id
+            WHERE r.name = \(repository.value) AND m.subject IS NULL
+                AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = r.id AND t.manifest_digest = m.digest)
+                AND NOT EXISTS (SELECT 1 FROM manifest_references p WHERE p.repository_id = r.id AND p.child_digest = m.digest)
+            ORDER BY m.created_at DESC, m.digest LIMIT \(Int64(max(0, limit)))
+            """
+        ).decode((String, String, Int32, Int64).self) {
+            guard let digest = try? Digest(parsing: digest) else { throw MetadataError.corrupt("a manifest row is incomplete") }
+            manifests.append(UntaggedManifest(digest: digest, mediaType: mediaType, size: Int(size), createdAt: Self.date(milliseconds: created)))
+        }
+        return manifests
+    }
+
     public func uses(of digest: Digest, limit: Int) async throws -> [BlobUse] {
         var uses: [BlobUse] = []
         for try await (repository, manifest, tags) in try await query(

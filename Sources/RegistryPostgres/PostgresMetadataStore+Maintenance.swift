@@ -370,25 +370,7 @@ extension PostgresMetadataStore: MetadataMaintenance {
         let logger = self.logger
         // Two statements that must agree: one snapshot.
         return try await readSnapshot { db in
-            var repositories: [UsageFigures.Repository] = []
-            for try await (name, manifests, tags, logical, physical) in try await db.query(
-                """
-                SELECT r.name,
-                    (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id),
-                    (SELECT count(*) FROM tags t WHERE t.repository_id = r.id),
-                    (SELECT coalesce(sum(b.size), 0)::bigint FROM manifest_references mr JOIN blobs b ON b.digest = mr.child_digest
-                        WHERE mr.repository_id = r.id AND NOT mr.child_is_manifest),
-                    (SELECT coalesce(sum(b.size), 0)::bigint FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
-                        WHERE rb.repository_id = r.id)
-                FROM repositories r WHERE \(repository?.value)::text IS NULL OR r.name = \(repository?.value)
-                ORDER BY r.name
-                """,
-                logger: logger
-            ).decode((String, Int64, Int64, Int64, Int64).self) {
-                guard let name = RepositoryName(name) else { throw MetadataError.corrupt("usage row is incomplete") }
-                repositories.append(UsageFigures.Repository(
-                    name: name, manifests: Int(manifests), tags: Int(tags), logical: logical, physical: physical))
-            }
+            let repositories = try await Self.repositoryFigures(on: db, named: repository, logger: logger).map(\.figures)
             var totals: (blobs: Int64, bytes: Int64) = (0, 0)
             for try await row in try await db.query(
                 "SELECT count(*), coalesce(sum(size), 0)::bigint FROM blobs", logger: logger

@@ -5,6 +5,51 @@ import SQLiteNIO
 /// Layer sharing and verification facts on SQLite. A blob's uses are found through
 /// `manifest_references_by_child`, their tags through `tags_by_manifest`.
 extension SQLiteMetadataStore: ImageCatalogStore {
+    public func repositorySummaries(containing text: String?, after last: String?, limit: Int) async throws -> [RepositorySummary] {
+        try await repositoryFigures(containing: text, after: last, limit: limit)
+    }
+
+    public func tagDetails(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [TagDetail] {
+        try await reader.query(
+            """
+            SELECT t.name, t.manifest_digest, m.media_type, length(m.content) AS size, t.updated_at, t.pulled_at
+            FROM repositories r JOIN tags t ON t.repository_id = r.id
+            JOIN manifests m ON m.repository_id = r.id AND m.digest = t.manifest_digest
+            WHERE r.name = ? AND t.name > ? ORDER BY t.name LIMIT ?
+            """,
+            [.text(repository.value), .text(last ?? ""), .integer(max(0, limit))]
+        ).map { row in
+            guard let tag = row.column("name")?.string.flatMap(Tag.init),
+                  let digest = row.column("manifest_digest")?.string.flatMap({ try? Digest(parsing: $0) }),
+                  let mediaType = row.column("media_type")?.string, let size = row.column("size")?.integer,
+                  let updated = row.column("updated_at")?.integer
+            else { throw MetadataError.corrupt("a tag row is incomplete") }
+            return TagDetail(
+                tag: tag, manifest: digest, mediaType: mediaType, size: size, updatedAt: Self.date(milliseconds: updated),
+                pulledAt: row.column("pulled_at")?.integer.map(Self.date(milliseconds:)))
+        }
+    }
+
+    public func untaggedManifests(in repository: RepositoryName, limit: Int) async throws -> [UntaggedManifest] {
+        try await reader.query(
+            """
+            SELECT m.digest, m.media_type, length(m.content) AS size, m.created_at
+            FROM repositories r JOIN manifests m ON m.repository_id = r.id
+            WHERE r.name = ? AND m.subject IS NULL
+                AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = r.id AND t.manifest_digest = m.digest)
+                AND NOT EXISTS (SELECT 1 FROM manifest_references p WHERE p.repository_id = r.id AND p.child_digest = m.digest)
+            ORDER BY m.created_at DESC, m.digest LIMIT ?
+            """,
+            [.text(repository.value), .integer(max(0, limit))]
+        ).map { row in
+            guard let digest = row.column("digest")?.string.flatMap({ try? Digest(parsing: $0) }),
+                  let mediaType = row.column("media_type")?.string, let size = row.column("size")?.integer,
+                  let created = row.column("created_at")?.integer
+            else { throw MetadataError.corrupt("a manifest row is incomplete") }
+            return UntaggedManifest(digest: digest, mediaType: mediaType, size: size, createdAt: Self.date(milliseconds: created))
+        }
+    }
+
     public func uses(of digest: Digest, limit: Int) async throws -> [BlobUse] {
         try await reader.query(
             """

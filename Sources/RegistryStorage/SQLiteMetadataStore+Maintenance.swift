@@ -343,28 +343,7 @@ extension SQLiteMetadataStore: MetadataMaintenance {
     }
 
     public func usage(of repository: RepositoryName?) async throws -> UsageFigures {
-        let filter = repository == nil ? "" : "WHERE r.name = ?"
-        let binds: [SQLiteData] = repository.map { [.text($0.value)] } ?? []
-        let rows = try await reader.query(
-            """
-            SELECT r.name,
-                (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS manifests,
-                (SELECT count(*) FROM tags t WHERE t.repository_id = r.id) AS tags,
-                (SELECT coalesce(sum(b.size), 0) FROM manifest_references mr JOIN blobs b ON b.digest = mr.child_digest
-                    WHERE mr.repository_id = r.id AND mr.child_is_manifest = 0) AS logical,
-                (SELECT coalesce(sum(b.size), 0) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
-                    WHERE rb.repository_id = r.id) AS physical
-            FROM repositories r \(filter) ORDER BY r.name
-            """,
-            binds)
-        let repositories = try rows.map { row in
-            guard let name = row.column("name")?.string.flatMap(RepositoryName.init),
-                  let manifests = row.column("manifests")?.integer, let tags = row.column("tags")?.integer,
-                  let logical = row.column("logical")?.integer, let physical = row.column("physical")?.integer
-            else { throw MetadataError.corrupt("usage row is incomplete") }
-            return UsageFigures.Repository(
-                name: name, manifests: manifests, tags: tags, logical: Int64(logical), physical: Int64(physical))
-        }
+        let repositories = try await repositoryFigures(named: repository).map(\.figures)
         let totals = try await reader.query("SELECT count(*) AS blobs, coalesce(sum(size), 0) AS bytes FROM blobs").first
         return UsageFigures(
             repositories: repositories, logical: repositories.reduce(0) { $0 + $1.logical },

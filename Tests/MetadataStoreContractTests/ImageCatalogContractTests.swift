@@ -65,4 +65,57 @@ struct ImageCatalogContractTests {
             #expect(try await store.layerFacts([layer])[layer]?.uncompressedSize == 42)
         }
     }
+
+    @Test(arguments: MetadataBackend.available)
+    func repositoriesPageBySearchAndNameWithTheirFigures(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            let names = ["apps/web", "apps/worker", "base/alpine", "tools/web-debug"].map { RepositoryName($0)! }
+            for (seed, repository) in names.enumerated() {
+                try await store.addBlob(layer, size: 1000, into: repository)
+                _ = try await store.putManifest(manifest(UInt8(seed), blobs: [layer]), tags: [Tag("v1")!], in: repository)
+            }
+            let empty = RepositoryName("apps/empty")!
+            try await store.addBlob(config, size: 10, into: empty)
+
+            let all = try await store.repositorySummaries(containing: nil, after: nil, limit: 100)
+            #expect(all.map(\.figures.name.value) == ["apps/empty", "apps/web", "apps/worker", "base/alpine", "tools/web-debug"])
+            let web = try #require(all.first { $0.figures.name.value == "apps/web" })
+            #expect(web.figures.tags == 1 && web.figures.manifests == 1 && web.figures.logical == 1000 && web.figures.physical == 1000)
+            #expect(web.lastPush != nil)
+            // The same figures as `registry du` gives.
+            #expect(try await store.usage(of: web.figures.name).repositories == [web.figures])
+            #expect(all.first?.lastPush == nil && all.first?.figures.physical == 10, "a repository without manifests")
+
+            #expect(try await store.repositorySummaries(containing: "web", after: nil, limit: 100).map(\.figures.name.value) == ["apps/web", "tools/web-debug"])
+            #expect(try await store.repositorySummaries(containing: nil, after: "apps/web", limit: 2).map(\.figures.name.value) == ["apps/worker", "base/alpine"])
+            #expect(try await store.repositorySummaries(containing: "nothing", after: nil, limit: 100).isEmpty)
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func tagsListTheirManifestsAndLeftBehindManifestsAreUntagged(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            let repository = RepositoryName("team/app")!
+            try await store.addBlob(layer, size: 1000, into: repository)
+            let first = manifest(1, blobs: [layer]), second = manifest(2, blobs: [layer])
+            _ = try await store.putManifest(first, tags: [Tag("latest")!, Tag("v1")!], in: repository)
+            _ = try await store.putManifest(second, tags: [Tag("latest")!], in: repository)
+            // An index's child is not an untagged image of its own.
+            let child = manifest(3, blobs: [layer])
+            _ = try await store.putManifest(child, tags: [], in: repository)
+            _ = try await store.putManifest(manifest(4, children: [child.digest], mediaType: MediaType.ociIndex), tags: [Tag("multi")!], in: repository)
+
+            let tags = try await store.tagDetails(in: repository, after: nil, limit: 10)
+            #expect(tags.map(\.tag.value) == ["latest", "multi", "v1"])
+            #expect(tags.map(\.manifest) == [second.digest, DigestHasher.digest(of: [4]), first.digest])
+            #expect(tags.first?.mediaType == MediaType.ociManifest && tags.first?.size == 1 && tags.first?.pulledAt == nil)
+            #expect(try await store.tagDetails(in: repository, after: "latest", limit: 1).map(\.tag.value) == ["multi"])
+            #expect(try await store.tagDetails(in: RepositoryName("none")!, after: nil, limit: 10).isEmpty)
+
+            #expect(try await store.untaggedManifests(in: repository, limit: 10).isEmpty)
+            #expect(try await store.deleteTag(Tag("v1")!, in: repository))
+            let untagged = try await store.untaggedManifests(in: repository, limit: 10)
+            #expect(untagged.map(\.digest) == [first.digest] && untagged.first?.size == 1)
+        }
+    }
 }
