@@ -120,7 +120,7 @@ extension RegistryResponder {
             var parameters = query.pairs.filter { $0.name != "last" && $0.name != "n" }.map { ($0.name, $0.value) }
             parameters.append(("n", "\(filter.limit)"))
             parameters.append(("last", "\(lastID)"))
-            let encoded = parameters.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
+            let encoded = parameters.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
             headers.add(name: "Link", value: "</v2/_admin/audit?\(encoded)>; rel=\"next\"")
         }
         return try JSONBody.response(AuditPage(records: records.map(AuditEntryJSON.init)), headers: headers)
@@ -130,7 +130,4 @@ extension RegistryResponder {
         var records: [AuditEntryJSON]
     }
 
-    private static func formEncode(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? value
-    }
 }

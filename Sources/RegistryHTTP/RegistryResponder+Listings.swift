@@ -66,27 +66,6 @@ extension RegistryResponder {
     private func nextLink(_ page: Page, path: String, limit: Int?) -> HTTPHeaders {
         guard page.hasMore, let last = page.items.last else { return [:] }
         let n = limit.map { "n=\($0)&" } ?? ""
-        return ["Link": "<\(path)?\(n)last=\(Self.percentEncode(last))>; rel=\"next\""]
-    }
-
-    private static func percentEncode(_ value: String) -> String {
-        var result = ""
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: "~"), UInt8(ascii: "/"):
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return result
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
+        return ["Link": "<\(path)?\(n)last=\(PercentEncoding.encode(last, keeping: "/"))>; rel=\"next\""]
     }
 }

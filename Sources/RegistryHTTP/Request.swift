@@ -103,3 +103,26 @@ enum PercentDecoding {
         }
     }
 }
+
+/// `%XX` encoding of what goes into a URL this server writes (a `Link` header, a page's links):
+/// RFC 3986's unreserved characters stay, and those of `keeping`; every other byte is escaped.
+enum PercentEncoding {
+    static func encode(_ value: String, keeping: StaticString = "") -> String {
+        let kept = keeping.withUTF8Buffer { Set($0) }
+        var encoded = ""
+        encoded.reserveCapacity(value.utf8.count)
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            case _ where kept.contains(byte):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                encoded += (hex.count == 1 ? "%0" : "%") + hex
+            }
+        }
+        return encoded
+    }
+}
