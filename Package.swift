@@ -126,6 +126,7 @@ let package = Package(
                 "RegistryModel",
                 "RegistryCore",
                 "RegistryImages",
+                "RegistryStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

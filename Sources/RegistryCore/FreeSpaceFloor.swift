@@ -73,8 +73,8 @@ final class FreeSpaceWatch: Sendable {
 }
 
 /// Byte counts for people: `512 MiB`, `1.5 GiB`.
-enum ByteCount {
-    static func format(_ bytes: Int64) -> String {
+public enum ByteCount {
+    public static func format(_ bytes: Int64) -> String {
         let units: [(String, Int64)] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
         for (unit, size) in units where bytes >= size {
             return "\(trimmed((Double(bytes) / Double(size) * 10).rounded() / 10)) \(unit)"

@@ -20,11 +20,14 @@ public struct RegistryResponder: HTTPResponder {
     let rateLimiter: RateLimiter?
     /// The audit log's recorder; nil where the audit log is off.
     let audit: AuditRecorder?
+    /// Whether `/` and `/ui/` serve the web UI (`ui.enabled`).
+    let ui: Bool
 
     public init(
         registry: Registry, access: AccessControl, garbageCollection: GarbageCollectionService? = nil, logger: Logger,
-        rateLimiter: RateLimiter? = nil, audit: AuditRecorder? = nil
+        rateLimiter: RateLimiter? = nil, audit: AuditRecorder? = nil, ui: Bool = true
     ) {
+        self.ui = ui
         self.rateLimiter = rateLimiter
         self.audit = audit
         self.registry = registry
@@ -162,6 +165,11 @@ public struct RegistryResponder: HTTPResponder {
             try allow(method, [.GET])
             try access.requireSignedIn(identity)
             return try await layerDocument(try Digest(validating: digest), for: identity)
+        case .ui(let page):
+            guard ui else { throw RegistryError(.notFound, detail: ["path": request.path]) }
+            try allow(method, [.GET, .HEAD])
+            try access.requireBrowsing(identity)
+            return try await uiPage(page, request: request, identity: identity)
         }
     }
 

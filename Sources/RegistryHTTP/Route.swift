@@ -26,6 +26,8 @@ enum Route: Equatable {
     /// `/v2/_layers/<digest>`: the images that use a blob and what verifying it found (this
     /// program's extension, read by `registry inspect`).
     case layer(digest: String)
+    /// `/` and `/ui/<page>`: the web UI (`page` empty for the repository list).
+    case ui(page: String)
 
     init?(path: String) {
         switch path {
@@ -36,7 +38,12 @@ enum Route: Equatable {
         case "/token": self = .token; return
         case "/v2/_admin/gc": self = .collectGarbage; return
         case "/v2/_admin/audit": self = .audit; return
+        case "/": self = .ui(page: ""); return
         default: break
+        }
+        if path.hasPrefix("/ui/") {
+            self = .ui(page: String(path.dropFirst(4)))
+            return
         }
         // No repository name starts with `_`, so these never shadow a repository's endpoints.
         let adminRepositories = "/v2/_admin/repositories/"

@@ -9,11 +9,14 @@ import RegistryStorage
 public struct RootImageSource: ImageSource {
     public let registry: Registry
     public let location: String
+    /// Which repositories sharing reports may name (the web UI: those the viewer may pull).
+    let isVisible: @Sendable (RepositoryName) -> Bool
     private static let anyManifest = AcceptedMediaTypes(headerLines: [String]())
 
-    public init(registry: Registry, location: String) {
+    public init(registry: Registry, location: String, visibleTo isVisible: @escaping @Sendable (RepositoryName) -> Bool = { _ in true }) {
         self.registry = registry
         self.location = location
+        self.isVisible = isVisible
     }
 
     public func manifest(_ reference: Reference, in repository: RepositoryName) async throws -> SourceManifest {
@@ -45,7 +48,7 @@ public struct RootImageSource: ImageSource {
     }
 
     public func layerDocument(_ digest: Digest, in repository: RepositoryName) async throws -> LayerDocument? {
-        try await registry.layerDocument(digest) { _ in true }
+        try await registry.layerDocument(digest, visibleTo: isVisible)
     }
 
     public func recordLayerFacts(_ facts: LayerFacts) async throws {

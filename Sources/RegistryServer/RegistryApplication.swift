@@ -113,7 +113,7 @@ public final class RegistryApplication: Service {
                 registry: registry, access: try await accessControl(metrics: registry.metrics, robots: accounts),
                 garbageCollection: lifecycle?.garbageCollection, logger: logger,
                 rateLimiter: configuration.rateLimits.isEmpty ? nil : RateLimiter(policy: configuration.rateLimits, metrics: registry.metrics),
-                audit: lifecycle?.audit?.recorder),
+                audit: lifecycle?.audit?.recorder, ui: configuration.uiEnabled),
             logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(

@@ -79,6 +79,8 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var rateLimits = RateLimitPolicy()
     /// `audit`: the audit log (see ``AuditSettings``).
     public var audit = AuditSettings()
+    /// Whether `/` and `/ui/` serve the web UI (`ui.enabled`).
+    public var uiEnabled = true
     /// `auth.robots`: nil (the default) signs robot accounts in wherever logins are configured;
     /// true also turns logins on when nothing else does (a registry only robots sign in to);
     /// false refuses robot logins.
@@ -320,6 +322,9 @@ struct ConfigurationKey: Sendable {
                 throw .invalidValue(key: "log.format", value: value, expected: "text or json")
             }
             config.logFormat = format
+        },
+        .init(path: ["ui", "enabled"]) { config, value throws(ConfigurationError) in
+            config.uiEnabled = try BooleanParser.parse(value, key: "ui.enabled")
         },
     ] + policyKeys + metricsKeys
 }

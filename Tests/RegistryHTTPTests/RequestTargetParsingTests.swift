@@ -65,7 +65,13 @@ struct RouteParsingTests {
         #expect(Route(path: "/v2/a%2Fb/manifests/v%31") == .manifest(name: "a/b", reference: "v1"))
     }
 
-    @Test(arguments: ["", "/", "/v1/", "/v2/manifests/x", "/v2/a/unknown/x", "/v2/a", "/v2/blobs/uploads", "v2/a/tags/list", "/v2//manifests"])
+    @Test func theRootAndUIPathsAreTheWebUI() {
+        #expect(Route(path: "/") == .ui(page: ""))
+        #expect(Route(path: "/ui/image") == .ui(page: "image"))
+        #expect(Route(path: "/ui/") == .ui(page: ""))
+    }
+
+    @Test(arguments: ["", "/v1/", "/ui", "/v2/manifests/x", "/v2/a/unknown/x", "/v2/a", "/v2/blobs/uploads", "v2/a/tags/list", "/v2//manifests"])
     func otherPathsHaveNoRoute(path: String) {
         #expect(Route(path: path) == nil)
     }

@@ -194,6 +194,20 @@ public struct AccessControl: Sendable {
         }
     }
 
+    /// For the web UI: anonymous visitors only where anonymous pull is allowed (otherwise 401,
+    /// whose Basic challenge makes a browser ask for a login). What the pages show is then
+    /// limited by ``catalogShows(_:to:)`` and ``permits(_:on:for:)``.
+    public func requireBrowsing(_ identity: Identity) throws(RegistryError) {
+        if isOpen { return }
+        if identity == .anonymous, !policy.anonymousPull { throw unauthorized("authentication required") }
+    }
+
+    /// Whether the web UI may show registry-wide figures (stored bytes, sharing) to `identity`:
+    /// they add up every repository, so only where everyone sees everything, or to admins.
+    public func showsRegistryTotals(to identity: Identity) -> Bool {
+        isOpen || isAdmin(identity)
+    }
+
     /// For maintenance endpoints (garbage collection, repository deletion): an admin of the
     /// policy, or in token mode a token carrying `registry:admin:*` (which the built-in token
     /// endpoint grants to admins only).
