@@ -22,12 +22,19 @@ public struct RegistryResponder: HTTPResponder {
     let audit: AuditRecorder?
     /// Whether `/` and `/ui/` serve the web UI (`ui.enabled`).
     let ui: Bool
+    /// The UI's session cookies and form tokens.
+    let sessions: UISessions
+    /// Whether cookies get `Secure` (the server speaks TLS).
+    let secureCookies: Bool
 
     public init(
         registry: Registry, access: AccessControl, garbageCollection: GarbageCollectionService? = nil, logger: Logger,
-        rateLimiter: RateLimiter? = nil, audit: AuditRecorder? = nil, ui: Bool = true
+        rateLimiter: RateLimiter? = nil, audit: AuditRecorder? = nil, ui: Bool = true, sessions: UISessions = UISessions(),
+        secureCookies: Bool = false
     ) {
         self.ui = ui
+        self.sessions = sessions
+        self.secureCookies = secureCookies
         self.rateLimiter = rateLimiter
         self.audit = audit
         self.registry = registry
@@ -167,8 +174,6 @@ public struct RegistryResponder: HTTPResponder {
             return try await layerDocument(try Digest(validating: digest), for: identity)
         case .ui(let page):
             guard ui else { throw RegistryError(.notFound, detail: ["path": request.path]) }
-            try allow(method, [.GET, .HEAD])
-            try access.requireBrowsing(identity)
             return try await uiPage(page, request: request, identity: identity)
         }
     }
@@ -198,6 +203,11 @@ public struct RegistryResponder: HTTPResponder {
     /// checks credentials itself).
     private func authenticate(_ request: Request, route: Route) async throws(RegistryError) -> AccessControl.Identity {
         guard route != .health, route != .ready, route != .token else { return .anonymous }
+        // A browser signed in to the UI sends its session cookie, not credentials.
+        if case .ui = route, request.headers.first(name: "authorization") == nil,
+           let user = uiSessionUser(request), let identity = access.sessionIdentity(user) {
+            return identity
+        }
         return try await access.authenticate(
             authorization: request.headers.first(name: "authorization"),
             certificateName: request.clientCertificateName,
@@ -230,7 +240,7 @@ public struct RegistryResponder: HTTPResponder {
         }
     }
 
-    private func allow(_ method: HTTPMethod, _ allowed: [HTTPMethod]) throws(RegistryError) {
+    func allow(_ method: HTTPMethod, _ allowed: [HTTPMethod]) throws(RegistryError) {
         guard allowed.contains(method) else {
             throw RegistryError(
                 .unsupported, message: "method \(method.rawValue) is not allowed here",

@@ -113,7 +113,8 @@ public final class RegistryApplication: Service {
                 registry: registry, access: try await accessControl(metrics: registry.metrics, robots: accounts),
                 garbageCollection: lifecycle?.garbageCollection, logger: logger,
                 rateLimiter: configuration.rateLimits.isEmpty ? nil : RateLimiter(policy: configuration.rateLimits, metrics: registry.metrics),
-                audit: lifecycle?.audit?.recorder, ui: configuration.uiEnabled),
+                audit: lifecycle?.audit?.recorder, ui: configuration.uiEnabled, sessions: try uiSessions(),
+                secureCookies: configuration.tlsCertificate != nil),
             logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
@@ -186,6 +187,15 @@ public final class RegistryApplication: Service {
                 logger.warning("upload expiry failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// The UI's session keys: from `ui.session_key_file`, or random for this process.
+    private func uiSessions() throws -> UISessions {
+        guard let path = configuration.uiSessionKeyFile else { return UISessions() }
+        guard let contents = FileManager.default.contents(atPath: path), !contents.isEmpty else {
+            throw ConfigurationError.invalidValue(key: "ui.session_key_file", value: path, expected: "a readable, non-empty file")
+        }
+        return UISessions(keyFile: Array(contents))
     }
 
     /// Writes what is queued in memory (tag pulls, pending events) once serving ended, in a task

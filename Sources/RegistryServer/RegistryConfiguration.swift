@@ -81,6 +81,9 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var audit = AuditSettings()
     /// Whether `/` and `/ui/` serve the web UI (`ui.enabled`).
     public var uiEnabled = true
+    /// A file whose bytes key the UI's session cookies (`ui.session_key_file`): replicas that
+    /// share it share sign-ins. Without it each process makes a random key.
+    public var uiSessionKeyFile: String?
     /// `auth.robots`: nil (the default) signs robot accounts in wherever logins are configured;
     /// true also turns logins on when nothing else does (a registry only robots sign in to);
     /// false refuses robot logins.
@@ -325,6 +328,9 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["ui", "enabled"]) { config, value throws(ConfigurationError) in
             config.uiEnabled = try BooleanParser.parse(value, key: "ui.enabled")
+        },
+        .init(path: ["ui", "session_key_file"]) { config, value throws(ConfigurationError) in
+            config.uiSessionKeyFile = try ExistingFile.path(value, key: "ui.session_key_file")
         },
     ] + policyKeys + metricsKeys
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import RegistryCore
 import RegistryModel
@@ -10,6 +11,16 @@ import Testing
 struct WebUITests {
     typealias Layer = ImageInspectionTests.Layer
     static let hostile = "<script>alert(1)</script>"
+
+    /// A client that, like a test of the server (not a browser), does not follow redirects.
+    static let noRedirects = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
+    static func ui(_ client: RegistryClient) -> RegistryClient {
+        var client = client
+        client.http = noRedirects
+        return client
+    }
 
     static func page(_ client: RegistryClient, _ path: String, headers: [(String, String)] = []) async throws -> RegistryClient.Reply {
         try await client.request(.GET, path, headers: headers)
@@ -77,14 +88,16 @@ struct WebUITests {
                 admins: ["alice"], rules: [.init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull])],
                 defaultActions: [])
         }) { client in
+            let client = Self.ui(client)
             var admin = client
             admin.authorization = alice.1
             try await ImageInspectionTests.push([layer], to: "team/app", tag: "v1", client: admin)
             let secret = try await ImageInspectionTests.push([layer], to: "secret/app", tag: "v1", client: admin)
 
-            // Anonymous visitors are asked to sign in (a browser shows its login prompt).
-            let anonymous = try await Self.page(client, "/")
-            #expect(anonymous.status == .unauthorized && anonymous.header("WWW-Authenticate")?.hasPrefix("Basic") == true)
+            // Anonymous visitors are sent to the sign-in form, and back where they were going.
+            let anonymous = try await Self.page(client, "/ui/repository?repository=team/app")
+            #expect(anonymous.status == .seeOther)
+            #expect(anonymous.header("Location") == "/ui/login?next=/ui/repository%3Frepository%3Dteam/app")
 
             let bobHome = try await Self.page(client, "/", headers: [bob])
             #expect(bobHome.status == .ok && bobHome.text.contains(">team/app</a>") && !bobHome.text.contains("secret/app"))
@@ -99,6 +112,103 @@ struct WebUITests {
             let aliceHome = try await Self.page(client, "/", headers: [alice])
             #expect(aliceHome.text.contains(">secret/app</a>") && aliceHome.text.contains(">team/app</a>"))
             #expect(aliceHome.text.contains("saved by layer sharing"))
+        }
+    }
+
+    /// alice (admin) and bob (pull on team/** only), signed in with the form.
+    static func withLogins(_ body: (RegistryClient, RegistryClient.Reply, RegistryClient.Reply) async throws -> Void) async throws {
+        let htpasswd = try TestUsers.htpasswd("alice", "bob")
+        let layer = try await Layer(["file": "x\n"])
+        try await TestRegistry.with(configure: {
+            $0.htpasswd = htpasswd
+            $0.accessPolicy = AccessPolicy(
+                admins: ["alice"], rules: [.init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull])],
+                defaultActions: [])
+        }) { client in
+            let client = Self.ui(client)
+            var admin = client
+            admin.authorization = RobotAccountTests.basic("alice", "alice-pw")
+            try await ImageInspectionTests.push([layer], to: "team/app", tag: "v1", client: admin)
+            try await ImageInspectionTests.push([layer], to: "team/app", tag: "v2", client: admin)
+            let alice = try await signIn(client, "alice", "alice-pw")
+            let bob = try await signIn(client, "bob", "bob-pw")
+            try await body(client, alice, bob)
+        }
+    }
+
+    static func signIn(_ client: RegistryClient, _ user: String, _ password: String, next: String = "/") async throws -> RegistryClient.Reply {
+        try await client.request(
+            .POST, "/ui/login", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: Array("user=\(user)&password=\(password)&next=\(formEncode(next))".utf8))
+    }
+
+    static func formEncode(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
+    }
+
+    /// The `name=value` of a `Set-Cookie`, to send back as `Cookie`.
+    static func cookie(_ reply: RegistryClient.Reply) -> (String, String) {
+        ("Cookie", String(reply.header("Set-Cookie")?.split(separator: ";").first ?? ""))
+    }
+
+    @Test func signingInGivesASessionCookieThatOpensThePages() async throws {
+        try await Self.withLogins { client, alice, bob in
+            #expect(alice.status == .seeOther && alice.header("Location") == "/")
+            let setCookie = try #require(alice.header("Set-Cookie"))
+            #expect(setCookie.hasPrefix("registry_session=") && setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))
+            #expect(setCookie.contains("Max-Age=28800") && !setCookie.contains("Secure"))
+
+            let bobHome = try await Self.page(client, "/", headers: [Self.cookie(bob)])
+            #expect(bobHome.status == .ok && bobHome.text.contains("signed in as bob") && bobHome.text.contains(">team/app</a>"))
+            #expect(bobHome.text.contains("sign out"))
+            // The session opens the UI, not the API.
+            #expect(try await client.request(.GET, "/v2/team/app/tags/list", headers: [Self.cookie(bob)]).status == .unauthorized)
+
+            let wrong = try await Self.signIn(client, "bob", "nope")
+            #expect(wrong.status == .unauthorized && wrong.header("Set-Cookie") == nil && wrong.text.contains("Wrong user name or password"))
+            // Only a path of this site is a place to come back to.
+            let elsewhere = try await Self.signIn(client, "bob", "bob-pw", next: "//evil.example/")
+            #expect(elsewhere.header("Location") == "/")
+            // A forged or altered cookie is no session.
+            let forged = String(Self.cookie(bob).1.replacingOccurrences(of: "Ym9i", with: "YWxpY2U"))
+            #expect(try await Self.page(client, "/", headers: [("Cookie", forged)]).status == .seeOther)
+
+            let csrf = try #require(bobHome.text.range(of: #"name="csrf" value="([^"]+)""#, options: .regularExpression).map { String(bobHome.text[$0]) })
+            let token = String(csrf.dropFirst(#"name="csrf" value=""#.count).dropLast())
+            let out = try await client.request(
+                .POST, "/ui/logout", headers: [Self.cookie(bob), ("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array("csrf=\(Self.formEncode(token))".utf8))
+            #expect(out.status == .seeOther && out.header("Set-Cookie")?.contains("Max-Age=0") == true)
+        }
+    }
+
+    @Test func deletingATagTakesAConfirmationWithTheFormsToken() async throws {
+        try await Self.withLogins { client, alice, bob in
+            // bob may pull, not delete: no delete link, and no delete page.
+            let bobRepository = try await Self.page(client, "/ui/repository?repository=team/app", headers: [Self.cookie(bob)])
+            #expect(bobRepository.status == .ok && !bobRepository.text.contains("/ui/delete"))
+            #expect(try await Self.page(client, "/ui/delete?repository=team/app&tag=v1", headers: [Self.cookie(bob)]).status == .forbidden)
+
+            let repository = try await Self.page(client, "/ui/repository?repository=team/app", headers: [Self.cookie(alice)])
+            #expect(repository.text.contains("/ui/delete?repository=team/app&amp;tag=v1"))
+            let confirm = try await Self.page(client, "/ui/delete?repository=team/app&tag=v1", headers: [Self.cookie(alice)])
+            #expect(confirm.status == .ok && confirm.text.contains("This deletes the tag team/app:v1"))
+            let match = try #require(confirm.text.range(of: #"name="csrf" value="[^"]+""#, options: .regularExpression))
+            let token = String(confirm.text[match].dropFirst(#"name="csrf" value=""#.count).dropLast())
+            let form = [Self.cookie(alice), ("Content-Type", "application/x-www-form-urlencoded")]
+
+            // Without the token (a form posted from another site), nothing is deleted.
+            let forged = try await client.request(.POST, "/ui/delete", headers: form, body: Array("repository=team/app&tag=v1".utf8))
+            #expect(forged.status == .forbidden && forged.errorCode == "DENIED")
+            var admin = client
+            admin.authorization = RobotAccountTests.basic("alice", "alice-pw")
+            #expect(try await admin.request(.GET, "/v2/team/app/manifests/v1").status == .ok)
+
+            let deleted = try await client.request(
+                .POST, "/ui/delete", headers: form, body: Array("repository=team/app&tag=v1&csrf=\(Self.formEncode(token))".utf8))
+            #expect(deleted.status == .seeOther && deleted.header("Location") == "/ui/repository?repository=team/app")
+            #expect(try await admin.request(.GET, "/v2/team/app/manifests/v1").status == .notFound)
+            #expect(try await admin.request(.GET, "/v2/team/app/manifests/v2").status == .ok, "the other tag stays")
         }
     }
 }

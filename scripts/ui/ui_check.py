@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """The web UI in a real browser: headless Chromium (Debian's `chromium`) loads every page of a
 fresh `registry serve` and the DOM it built is checked; a screenshot of each page is saved.
+With logins, Chromium is driven through WebDriver (Debian's `chromium-driver` and
+`python3-selenium`; run with /usr/bin/python3): sign in with the form, open a repository, an
+image, a layer, delete a tag through the confirmation page.
 
     ui_check.py --registry .build/debug/registry [--shots DIR]
 
 Pages: repositories (with search), a repository, a single image, a multi-platform image, a
 layer, with image labels and annotations that contain `<script>`: Chromium's DOM must show
 them as text, and no script element may exist. A second registry with logins checks that a
-signed-in user (credentials in the URL) sees only what they may pull. Prints PASS/FAIL per
+signed-in user sees only what they may pull, and an admin deletes a tag. Prints PASS/FAIL per
 check and `N passed, M failed`; exit status 1 when anything failed.
 """
 import argparse
+import base64
 import gzip
 import hashlib
 import io
@@ -172,18 +176,91 @@ def main():
             f.write(f"auth:\n  htpasswd: {htpasswd}\n  admins: [alice]\n  rules:\n    team:\n      repositories: \"team/**\"\n"
                     "      users: [bob]\n      actions: [pull]\n  default_actions: []\n")
         secured = Registry(binary, secured_dir, extra_args=["--config", config])
-        import base64
         admin = Pusher(secured, "Basic " + base64.b64encode(b"alice:alice-pw").decode())
         admin.image("team/app", "v1", [(base, shared_id)])
         admin.image("secret/app", "v1", [(base, shared_id)])
 
-        def signed_in():
-            dom = browser(f"http://bob:bob-pw@{secured.host}/", os.path.join(shots, "7-signed-in-bob.png"))
-            expect(">team/app</a>" in dom and "secret/app" not in dom, "bob sees team/app and not secret/app")
-            expect("signed in as bob" in dom, "the page names the signed-in user")
-            expect("saved by layer sharing" not in dom, "registry-wide figures shown to a user who is not an admin")
+        admin.image("team/app", "v2", [(base, shared_id)])
 
-        suite.check("ui: with logins, a signed-in user sees only the repositories they may pull", signed_in)
+        def webdriver_session():
+            from selenium import webdriver
+            from selenium.webdriver.chrome.service import Service
+            from selenium.webdriver.common.by import By
+            options = webdriver.ChromeOptions()
+            options.binary_location = CHROMIUM
+            for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
+                options.add_argument(argument)
+            driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+            driver.implicitly_wait(5)
+            return driver, By
+
+        def arrive(driver, path):
+            """Waits (up to 10 s) until a click's navigation reached `path`."""
+            from selenium.webdriver.support.ui import WebDriverWait
+            try:
+                WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(path))
+            except Exception:
+                raise CheckFailed(f"expected to arrive at {path}, at {driver.current_url}")
+
+        def sign_in(driver, By, user, password):
+            driver.get(f"{secured.url}/ui/repository?repository=team/app")
+            expect("/ui/login" in driver.current_url, f"an anonymous visitor was not sent to sign in: {driver.current_url}")
+            driver.find_element(By.ID, "user").send_keys(user)
+            driver.find_element(By.ID, "password").send_keys(password)
+            driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+            arrive(driver, "/ui/repository?repository=team/app")
+
+        def signed_in():
+            driver, By = webdriver_session()
+            try:
+                sign_in(driver, By, "bob", "bob-pw")
+                driver.save_screenshot(os.path.join(shots, "7-bob-repository.png"))
+                expect("signed in as bob" in driver.page_source, "the page names the signed-in user")
+                expect("/ui/delete" not in driver.page_source, "bob, who may only pull, is offered a delete")
+                driver.find_element(By.LINK_TEXT, "registry").click()
+                arrive(driver, "/")
+                home = driver.page_source
+                driver.save_screenshot(os.path.join(shots, "8-bob-repositories.png"))
+                expect(">team/app</a>" in home and "secret/app" not in home, "bob sees team/app and not secret/app")
+                expect("saved by layer sharing" not in home, "registry-wide figures shown to a user who is not an admin")
+                driver.get(f"{secured.url}/ui/repository?repository=secret/app")
+                expect("DENIED" in driver.page_source or "denied" in driver.page_source.lower(), "bob opened secret/app")
+            finally:
+                driver.quit()
+
+        def admin_deletes_a_tag():
+            driver, By = webdriver_session()
+            try:
+                sign_in(driver, By, "alice", "alice-pw")
+                driver.find_element(By.LINK_TEXT, "v1").click()
+                arrive(driver, "&tag=v1")
+                driver.save_screenshot(os.path.join(shots, "9-alice-image.png"))
+                expect(shared_id in driver.page_source, "the image page shows the layer's diff_id")
+                driver.find_element(By.CSS_SELECTOR, "svg.layers a").click()
+                arrive(driver, "&media_type=application/vnd.oci.image.layer.v1.tar%2Bgzip")
+                driver.save_screenshot(os.path.join(shots, "10-alice-layer.png"))
+                expect(">secret/app</a>" in driver.page_source, "the admin sees every image using the layer")
+                driver.get(f"{secured.url}/ui/repository?repository=team/app")
+                driver.find_element(By.CSS_SELECTOR, 'a[href="/ui/delete?repository=team/app&tag=v2"]').click()
+                arrive(driver, "/ui/delete?repository=team/app&tag=v2")
+                driver.save_screenshot(os.path.join(shots, "11-alice-confirm-delete.png"))
+                expect("This deletes the tag team/app:v2" in driver.page_source, "the confirmation page")
+                driver.find_element(By.CSS_SELECTOR, "form.confirm button").click()
+                arrive(driver, "/ui/repository?repository=team/app")
+                driver.save_screenshot(os.path.join(shots, "12-alice-after-delete.png"))
+                expect(">v2</a>" not in driver.page_source and ">v1</a>" in driver.page_source, "v2 still listed, or v1 gone")
+                status, _, _ = secured.request("GET", "/v2/team/app/manifests/v2", {"Authorization": admin.headers["Authorization"]})
+                expect(status == 404, f"the registry still serves team/app:v2 ({status})")
+                driver.find_element(By.CSS_SELECTOR, "header form button").click()
+                arrive(driver, "/")
+                driver.get(f"{secured.url}/")
+                arrive(driver, "/ui/login?next=/")
+            finally:
+                driver.quit()
+
+        suite.check("ui: WebDriver: bob signs in with the form and sees only what he may pull", signed_in)
+        suite.check("ui: WebDriver: alice signs in, opens an image and a layer, deletes a tag through the confirmation, signs out",
+                    admin_deletes_a_tag)
     finally:
         registry.stop()
         if secured:

@@ -202,6 +202,15 @@ public struct AccessControl: Sendable {
         if identity == .anonymous, !policy.anonymousPull { throw unauthorized("authentication required") }
     }
 
+    /// Whether the web UI offers its sign-in form: with htpasswd logins (in token mode the
+    /// rights come from tokens, which a browser session does not carry).
+    public var offersUISignIn: Bool { !isOpen && tokens == nil }
+
+    /// The identity a verified UI session cookie stands for.
+    public func sessionIdentity(_ user: String) -> Identity? {
+        offersUISignIn ? .user(user) : nil
+    }
+
     /// Whether the web UI may show registry-wide figures (stored bytes, sharing) to `identity`:
     /// they add up every repository, so only where everyone sees everything, or to admins.
     public func showsRegistryTotals(to identity: Identity) -> Bool {

@@ -11,8 +11,21 @@ extension RegistryResponder {
 
     func uiPage(_ page: String, request: Request, identity: AccessControl.Identity) async throws -> Response {
         switch page {
-        case "": return try await repositoriesPage(request, identity: identity)
         case "style.css": return UILayout.stylesheet()
+        case "login": return try await loginPage(request)
+        case "logout": return try logout(request, identity: identity)
+        default: break
+        }
+        try allow(request.method, page == "delete" ? [.GET, .HEAD, .POST] : [.GET, .HEAD])
+        let mayBrowse = (try? access.requireBrowsing(identity)) != nil
+        if !mayBrowse, access.offersUISignIn, identity == .anonymous, request.headers.first(name: "authorization") == nil {
+            // A browser without a session goes to the sign-in form, and comes back.
+            return UILayout.redirect(to: "/ui/login?next=\(HTML.query(request.head.uri))")
+        }
+        try access.requireBrowsing(identity)
+        switch page {
+        case "": return try await repositoriesPage(request, identity: identity)
+        case "delete": return try await deletePage(request, identity: identity)
         case "repository": return try await repositoryPage(try uiRepository(request, identity: identity), request: request, identity: identity)
         case "image": return try await imagePage(try uiRepository(request, identity: identity), request: request, identity: identity)
         case "layer": return try await layerPage(request, identity: identity)
@@ -40,7 +53,7 @@ extension RegistryResponder {
         let (repositories, hasMore) = try await registry.repositorySummaries(
             containing: search, after: after, limit: Self.uiPageSize, visibleTo: visibility(for: identity))
         let totals = access.showsRegistryTotals(to: identity) ? try await registry.storageTotals() : nil
-        return UILayout.page(title: "Repositories", user: identity.name) { html in
+        return page(title: "Repositories", identity: identity) { html in
             html.raw("<h1>Repositories</h1>")
             if let totals {
                 html.raw("<div class=\"totals\"><div>stored <b>")
@@ -88,9 +101,10 @@ extension RegistryResponder {
             let stored = try? await registry.manifest(.digest(tag.manifest), in: repository, accepting: AcceptedMediaTypes(headerLines: [String]()))
             rows.append((tag, stored.flatMap { try? Manifest(parsing: Array($0.content.readableBytesView), contentType: $0.mediaType) }))
         }
-        return UILayout.page(title: repository.value, user: identity.name) { html in
+        let mayDelete = access.permits(.delete, on: repository.value, for: identity)
+        return page(title: repository.value, identity: identity) { html in
             html.element("h1", repository.value)
-            html.raw("<h2>Tags</h2><table><thead><tr><th>tag</th><th>digest</th><th>platforms</th><th>size</th><th>pushed</th><th>pulled</th></tr></thead><tbody>")
+            html.raw("<h2>Tags</h2><table><thead><tr><th>tag</th><th>digest</th><th>platforms</th><th>size</th><th>pushed</th><th>pulled</th><th></th></tr></thead><tbody>")
             for (tag, manifest) in rows {
                 let imageLink = "/ui/image?repository=\(HTML.query(repository.value))&digest=\(HTML.query(tag.manifest.description))&tag=\(HTML.query(tag.tag.value))"
                 html.raw("<tr><td>")
@@ -105,6 +119,10 @@ extension RegistryResponder {
                 html.text(UILayout.time(tag.updatedAt))
                 html.raw("</td><td>")
                 html.text(UILayout.time(tag.pulledAt))
+                html.raw("</td><td>")
+                if mayDelete {
+                    html.link("delete", to: "/ui/delete?repository=\(HTML.query(repository.value))&tag=\(HTML.query(tag.tag.value))")
+                }
                 html.raw("</td></tr>")
             }
             html.raw("</tbody></table>")
@@ -115,7 +133,7 @@ extension RegistryResponder {
                 html.raw("</p>")
             }
             if !untagged.isEmpty {
-                html.raw("<h2>Untagged manifests</h2><table><thead><tr><th>digest</th><th>media type</th><th>pushed</th></tr></thead><tbody>")
+                html.raw("<h2>Untagged manifests</h2><table><thead><tr><th>digest</th><th>media type</th><th>pushed</th><th></th></tr></thead><tbody>")
                 for manifest in untagged {
                     html.raw("<tr><td class=\"digest\">")
                     html.link(manifest.digest.description, to: "/ui/image?repository=\(HTML.query(repository.value))&digest=\(HTML.query(manifest.digest.description))")
@@ -123,6 +141,10 @@ extension RegistryResponder {
                     html.text(manifest.mediaType)
                     html.raw("</td><td>")
                     html.text(UILayout.time(manifest.createdAt))
+                    html.raw("</td><td>")
+                    if mayDelete {
+                        html.link("delete", to: "/ui/delete?repository=\(HTML.query(repository.value))&digest=\(HTML.query(manifest.digest.description))")
+                    }
                     html.raw("</td></tr>")
                 }
                 html.raw("</tbody></table>")

@@ -18,7 +18,7 @@ extension RegistryResponder {
         }
         let referrers = try await registry.referrers(of: digest, in: repository, artifactType: nil)
         let host = request.headers.first(name: "host") ?? "registry"
-        return UILayout.page(title: "\(repository.value)@\(digest.shortDescription)", user: identity.name) { html in
+        return page(title: "\(repository.value)@\(digest.shortDescription)", identity: identity) { html in
             html.raw("<h1>")
             html.link(repository.value, to: "/ui/repository?repository=\(HTML.query(repository.value))")
             html.text(tag.map { ":\($0.value)" } ?? "@\(digest.shortDescription)")
@@ -155,7 +155,7 @@ extension RegistryResponder {
         let size = try await registry.blobSize(digest, in: repository)
         let document = try await registry.layerDocument(digest, visibleTo: visibility(for: identity))
         let diffID = document.facts?.diffID ?? request.query["diff_id"].flatMap { try? Digest(parsing: $0) }
-        return UILayout.page(title: "layer \(digest.shortDescription)", user: identity.name) { html in
+        return page(title: "layer \(digest.shortDescription)", identity: identity) { html in
             html.element("h1", "Layer \(digest.shortDescription)")
             html.raw("<dl><dt>distribution digest</dt><dd class=\"digest\">")
             html.text(digest.description)

@@ -29,5 +29,11 @@ enum UIStyle {
         dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
         dt { color: var(--muted); }
         dd { margin: 0; word-break: break-all; }
+        form.inline { display: inline; margin-left: .6rem; }
+        header .muted { color: #c9d3df; }
+        header a.muted, header span a { color: #fff; font-weight: normal; }
+        form.login { display: grid; grid-template-columns: max-content 16rem; gap: .5rem 1rem; align-items: center; max-width: 30rem; }
+        form.login button, form.confirm button { grid-column: 2; padding: .35rem; }
+        .error { color: #a4161a; }
         """
 }
