@@ -167,8 +167,10 @@ struct WebUITests {
             let wrong = try await Self.signIn(client, "bob", "nope")
             #expect(wrong.status == .unauthorized && wrong.header("Set-Cookie") == nil && wrong.text.contains("Wrong user name or password"))
             // Only a path of this site is a place to come back to.
-            let elsewhere = try await Self.signIn(client, "bob", "bob-pw", next: "//evil.example/")
-            #expect(elsewhere.header("Location") == "/")
+            for next in ["//evil.example/", "/\t/evil.example/", "/\\evil.example", "https://evil.example/"] {
+                let elsewhere = try await Self.signIn(client, "bob", "bob-pw", next: next)
+                #expect(elsewhere.header("Location") == "/", "next=\(next)")
+            }
             // A forged or altered cookie is no session.
             let forged = String(Self.cookie(bob).1.replacingOccurrences(of: "Ym9i", with: "YWxpY2U"))
             #expect(try await Self.page(client, "/", headers: [("Cookie", forged)]).status == .seeOther)
@@ -209,6 +211,17 @@ struct WebUITests {
             #expect(deleted.status == .seeOther && deleted.header("Location") == "/ui/repository?repository=team/app")
             #expect(try await admin.request(.GET, "/v2/team/app/manifests/v1").status == .notFound)
             #expect(try await admin.request(.GET, "/v2/team/app/manifests/v2").status == .ok, "the other tag stays")
+
+            // The audit log has the sign-in and the delete made through the UI (written within a second).
+            var records: [[String: Any]] = []
+            for _ in 0..<50 where !records.contains(where: { $0["action"] as? String == "delete" }) {
+                try await Task.sleep(for: .milliseconds(100))
+                records = try await admin.request(.GET, "/v2/_admin/audit?user=alice").json()["records"] as? [[String: Any]] ?? []
+            }
+            #expect(records.contains { $0["action"] as? String == "login" && $0["result"] as? String == "ok" })
+            #expect(records.contains {
+                $0["action"] as? String == "delete" && $0["repository"] as? String == "team/app" && $0["reference"] as? String == "v1"
+            }, "\(records)")
         }
     }
 }

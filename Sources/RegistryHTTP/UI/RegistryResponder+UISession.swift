@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import RegistryCore
 import RegistryModel
+import RegistryStorage
 
 /// Signing in to the UI (a form, then a session cookie), signing out, and deleting a tag or a
 /// manifest (a confirmation page, then a form carrying a CSRF token).
@@ -38,10 +39,23 @@ extension RegistryResponder {
         "\(UISessions.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")
     }
 
-    /// A local path to go back to after signing in; anything else (another site) is `/`.
-    private static func localPath(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+    /// A local path to go back to after signing in; anything else is `/`: another site
+    /// (`//host`, `/\\host`), and control characters, which browsers drop from URLs (so that
+    /// `/<TAB>/host` is `//host`) and which must never reach a `Location` header.
+    static func localPath(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"),
+              !next.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { return "/" }
         return next
+    }
+
+    /// Records a sign-in or a delete made through the UI in the audit log (the request's own
+    /// record, made for API routes, does not know what a form asked for).
+    private func recordUIAudit(_ request: Request, user: String?, action: String, repository: String? = nil, reference: String? = nil, status: Int) {
+        audit?.record(AuditRecord(
+            time: Date(), user: user, isRobot: RobotAccount.isRobotName(user), address: request.remoteAddress ?? "-",
+            userAgent: request.headers.first(name: "user-agent") ?? "", action: action, repository: repository,
+            reference: reference, status: status))
     }
 
     private func form(_ request: Request) async throws -> QueryParameters {
@@ -67,9 +81,11 @@ extension RegistryResponder {
             do {
                 let name = try await access.verifyPassword(user: user, password: form["password"] ?? "", address: request.remoteAddress ?? "?")
                 guard !RobotAccount.isRobotName(name) else { throw RegistryError(.denied, message: "robot accounts cannot sign in to the UI") }
+                recordUIAudit(request, user: name, action: AuditAction.login, status: 303)
                 return UILayout.redirect(to: next, cookie: cookie(sessions.cookie(for: name), maxAge: sessions.lifetime.components.seconds))
             } catch let error as RegistryError {
                 failure = error.code == .tooManyRequests ? "Too many attempts: wait a moment." : "Wrong user name or password."
+                recordUIAudit(request, user: user.isEmpty ? nil : user, action: AuditAction.login, status: error.status)
             }
         }
         var response = UILayout.page(title: "Sign in", visitor: .none) { html in
@@ -111,7 +127,15 @@ extension RegistryResponder {
             guard sessions.isValidCSRFToken(parameters["csrf"] ?? "", for: identity.name) else {
                 throw RegistryError(.denied, message: "the form's token is missing or wrong: open the delete page again")
             }
-            try await registry.deleteManifest(reference, in: repository, isAdmin: access.isAdmin(identity), actor: identity.name)
+            do {
+                try await registry.deleteManifest(reference, in: repository, isAdmin: access.isAdmin(identity), actor: identity.name)
+            } catch let error as RegistryError {
+                recordUIAudit(request, user: identity.name, action: AuditAction.delete, repository: repository.value,
+                              reference: reference.description, status: error.status)
+                throw error
+            }
+            recordUIAudit(request, user: identity.name, action: AuditAction.delete, repository: repository.value,
+                          reference: reference.description, status: 303)
             return UILayout.redirect(to: back)
         }
         let what: String = switch reference {
