@@ -292,7 +292,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistryLayersTests",
-            dependencies: ["RegistryLayers", "RegistryModel"]
+            dependencies: ["RegistryLayers", "RegistryModel", "RegistryTestSupport"]
         ),
         // Parsers of what arrives over the network, unit-tested and fuzzed (property-based, with
         // a corpus of nasty inputs in Corpus/), and handlers driven without a socket.

@@ -1,4 +1,5 @@
 import Foundation
+import RegistryTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +50,7 @@ final class ReferenceRegistry {
         process.arguments = ["serve", directory + "/config.yml"]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        try ProcessLaunches.run(process)
         try await waitUntilListening()
     }
 

@@ -41,10 +41,6 @@ enum Program {
         }
     }
 
-    /// Foundation's `Process.run()` is not safe to call from several threads at once on Linux
-    /// (two launches racing crashed the suite in `memcpy` inside it): launches take turns.
-    private static let launches = NSLock()
-
     private static func runBlocking(_ path: String, arguments: [String], input: Data?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -55,7 +51,7 @@ enum Program {
         process.standardInput = standardInput
         process.standardOutput = standardOutput
         process.standardError = standardError
-        try launches.withLock { try process.run() }
+        try ProcessLaunches.run(process)
         // Standard error is drained beside standard output, so neither pipe can fill and stall
         // the program.
         let errors = LockedData()

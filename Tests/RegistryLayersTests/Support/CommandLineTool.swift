@@ -1,4 +1,5 @@
 import Foundation
+import RegistryTestSupport
 
 /// Runs the machine's `gzip`, `zstd` and GNU `tar` for interoperability tests.
 enum CommandLineTool {
@@ -47,7 +48,7 @@ enum CommandLineTool {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
-        try process.run()
+        try ProcessLaunches.run(process)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = (try? String(contentsOf: errorURL, encoding: .utf8)) ?? ""
