@@ -6,6 +6,7 @@ docker-registry) side by side, on loopback, alternating, and prints medians and 
     python3 Benchmarks/bench.py --registry .build/release/registry [--rounds 3] [--size-mib 1024]
     python3 Benchmarks/bench.py --backend cluster --registry .build/release/registry   # see cluster_bench.py
     python3 Benchmarks/bench.py --backend features --registry .build/release/registry  # see features_bench.py
+    python3 Benchmarks/bench.py --backend ui --registry .build/release/registry        # see ui_bench.py
 
 Scenarios: listing latency as repositories and tags grow (10, 1 000, 10 000); blob push
 (monolithic PUT, one streamed chunked PATCH, 16 MiB chunks) against the single-core SHA-256 rate
@@ -424,10 +425,14 @@ def main():
     parser.add_argument("--skip", action="append", default=[],
                         choices=["push", "pull", "tls", "small", "pushes", "scale", "close", "redirect"],
                         help="leave a scenario out (repeatable; `redirect` is the cluster's redirected pulls)")
-    parser.add_argument("--backend", choices=["local", "cluster", "features"], default="local",
+    parser.add_argument("--backend", choices=["local", "cluster", "features", "ui"], default="local",
                         help="local: one process on a file system root each (default); cluster: two replicas of ours on "
                         "PostgreSQL + radosgw against the reference on the same radosgw (Benchmarks/cluster_bench.py); "
-                        "features: ours with metrics, audit and rate limits off and on (Benchmarks/features_bench.py)")
+                        "features: ours with metrics, audit and rate limits off and on (Benchmarks/features_bench.py); "
+                        "ui: the web UI's page times with 10 000 repositories (Benchmarks/ui_bench.py)")
+    ui = parser.add_argument_group("--backend ui")
+    ui.add_argument("--repositories", type=int, default=10_000)
+    ui.add_argument("--tags", type=int, default=1_000, help="tags of the one large repository")
     features = parser.add_argument_group("--backend features")
     features.add_argument("--variants", default="off,metrics,audit,limits,all",
                           help="which of off, metrics, audit, limits, all to run (comma-separated; off always runs)")
@@ -446,6 +451,10 @@ def main():
     bench_binary = os.path.abspath(args.bench or os.path.join(os.path.dirname(args.registry), "registry-bench"))
     if not os.path.exists(bench_binary):
         sys.exit(f"{bench_binary} does not exist: build it (swift build -c release --product registry-bench) or give --bench")
+    if args.backend == "ui":
+        import ui_bench
+        ui_bench.run(args)
+        return
     if args.backend == "cluster":
         import cluster_bench
         args.registry = os.path.abspath(args.registry)
