@@ -1,4 +1,5 @@
 import Foundation
+import RegistryImages
 import RegistryModel
 import RegistryTestSupport
 import Testing
@@ -126,6 +127,28 @@ struct ImageSquashTests {
             // And the registry verifies the new layer's diff_id.
             let verify = try await Program.run(Program.registry, "verify", "\(host)/team/flat:v1")
             #expect(verify.status == 0, "\(verify.text)")
+        }
+    }
+
+    @Test func squashWithinARootLeavesTheSourceAndWritesTheDestination() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Program.registry), "build the registry binary first")
+        let layers = try await Self.layers()
+        try await TestRegistry.with { client in
+            let original = try await ImageInspectionTests.push(layers, to: "team/app", tag: "v1", client: client)
+            let root = client.registry.root
+            let squash = try await Program.run(Program.registry, "squash", "--root", root, "team/app:v1", "team/flat:v1")
+            #expect(squash.status == 0, "\(squash.text)")
+            #expect(squash.text.contains("3 -> 1"), "\(squash.text)")
+            let inspect = try await Program.run(Program.registry, "inspect", "--root", root, "team/flat:v1", "--json")
+            let report = try JSONDecoder().decode(ImageReport.self, from: inspect.json)
+            #expect(report.images.first?.layers.count == 1)
+            #expect(report.images.first?.history.last?.createdBy == "registry squash")
+            // The server sees what the command wrote into its root, and the source is unchanged.
+            try await Task.sleep(for: .seconds(1.2))
+            let served = try await client.request(.GET, "/v2/team/flat/manifests/v1", headers: [("Accept", MediaType.ociManifest)])
+            #expect(served.status == .ok)
+            let source = try await client.request(.GET, "/v2/team/app/manifests/v1", headers: [("Accept", MediaType.ociManifest)])
+            #expect(RegistryClient.digest(source.bytes) == original)
         }
     }
 }

@@ -224,4 +224,26 @@ struct WebUITests {
             }, "\(records)")
         }
     }
+
+    /// `auth.anonymous_pull` lets anonymous clients pull every repository: the UI shows them the
+    /// same, without the registry totals, and offers to sign in.
+    @Test func anonymousVisitorsSeeWhatAnonymousPullAllows() async throws {
+        let htpasswd = try TestUsers.htpasswd("alice")
+        let layer = try await Layer(["file": "x\n"])
+        try await TestRegistry.with(configure: {
+            $0.htpasswd = htpasswd
+            $0.accessPolicy = AccessPolicy(admins: ["alice"], defaultActions: [], anonymousPull: true)
+        }) { client in
+            let client = Self.ui(client)
+            var admin = client
+            admin.authorization = RobotAccountTests.basic("alice", "alice-pw")
+            try await ImageInspectionTests.push([layer], to: "public/app", tag: "v1", client: admin)
+            let home = try await Self.page(client, "/")
+            #expect(home.status == .ok && home.text.contains(">public/app</a>"))
+            #expect(home.text.contains(">sign in</a>") && !home.text.contains("saved by layer sharing"))
+            let repository = try await Self.page(client, "/ui/repository?repository=public/app")
+            #expect(repository.status == .ok && !repository.text.contains("/ui/delete"), "anonymous visitors may not delete")
+            #expect(try await Self.page(client, "/ui/delete?repository=public/app&tag=v1").status == .unauthorized)
+        }
+    }
 }
