@@ -11,7 +11,7 @@ final class ReferenceRegistry {
     static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
     private let directory: String
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -45,18 +45,13 @@ final class ReferenceRegistry {
                 """
         }
         try fullConfig.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", directory + "/config.yml"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try ProcessLaunches.run(process)
+        process = try ChildProcess.spawn(Self.binary, arguments: ["serve", directory + "/config.yml"])
         try await waitUntilListening()
     }
 
     func stop() {
         process.terminate()
-        process.waitUntilExit()
+        process.wait()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

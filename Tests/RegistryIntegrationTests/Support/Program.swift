@@ -42,38 +42,7 @@ enum Program {
     }
 
     private static func runBlocking(_ path: String, arguments: [String], input: Data?) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        // The tests' own REGISTRY_TEST_* variables would be unknown configuration keys to `registry`.
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REGISTRY_") }
-        let standardInput = Pipe(), standardOutput = Pipe(), standardError = Pipe()
-        process.standardInput = standardInput
-        process.standardOutput = standardOutput
-        process.standardError = standardError
-        try ProcessLaunches.run(process)
-        // Standard error is drained beside standard output, so neither pipe can fill and stall
-        // the program.
-        let errors = LockedData()
-        let drained = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            errors.set(standardError.fileHandleForReading.readDataToEndOfFile())
-            drained.signal()
-        }
-        if let input { standardInput.fileHandleForWriting.write(input) }
-        try standardInput.fileHandleForWriting.close()
-        let output = standardOutput.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: output, errors: errors.get())
+        let result = try ChildProcess.run(path, arguments: arguments, input: Array(input ?? Data()))
+        return Result(status: result.status, output: Data(result.output), errors: Data(result.errors))
     }
-}
-
-/// Bytes handed from the thread that drains standard error.
-private final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func set(_ value: Data) { lock.withLock { data = value } }
-    func get() -> Data { lock.withLock { data } }
 }

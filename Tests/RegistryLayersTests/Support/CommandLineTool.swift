@@ -25,36 +25,12 @@ enum CommandLineTool {
     @discardableResult
     static func run(_ name: String, _ arguments: [String], in directory: URL? = nil, input: [UInt8] = []) throws -> [UInt8] {
         guard let path = path(of: name) else { throw Failure(command: name, status: -1, standardError: "not installed") }
-        let scratch = try TemporaryDirectory()
-        // Files rather than pipes: nothing can block on a full pipe buffer.
-        let inputURL = scratch.url.appendingPathComponent("stdin")
-        let outputURL = scratch.url.appendingPathComponent("stdout")
-        let errorURL = scratch.url.appendingPathComponent("stderr")
-        try Data(input).write(to: inputURL)
-        try Data().write(to: outputURL)
-        try Data().write(to: errorURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let stdin = try FileHandle(forReadingFrom: inputURL)
-        let stdout = try FileHandle(forWritingTo: outputURL)
-        let stderr = try FileHandle(forWritingTo: errorURL)
-        defer {
-            try? stdin.close()
-            try? stdout.close()
-            try? stderr.close()
+        let result = try ChildProcess.run(path, arguments: arguments, input: input, directory: directory?.path)
+        guard result.status == 0 else {
+            throw Failure(command: ([name] + arguments).joined(separator: " "), status: result.status,
+                          standardError: String(decoding: result.errors, as: UTF8.self))
         }
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try ProcessLaunches.run(process)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = (try? String(contentsOf: errorURL, encoding: .utf8)) ?? ""
-            throw Failure(command: ([name] + arguments).joined(separator: " "), status: process.terminationStatus, standardError: message)
-        }
-        return [UInt8](try Data(contentsOf: outputURL))
+        return result.output
     }
 }
 
