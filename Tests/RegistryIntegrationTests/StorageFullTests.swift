@@ -153,8 +153,16 @@ enum Tmpfs {
         return size - (try freeBytes(path))
     }
 
+    /// Unmounts, giving a program that is still closing a file there (a registry shutting
+    /// down, say) a few seconds before "target is busy" counts as a failure.
     private static func unmount(_ path: String) async throws {
-        try await run("/usr/bin/umount", path)
+        for _ in 0..<50 {
+            if (try? await Program.run("/usr/bin/umount", arguments: [path]))?.status == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        if (try? await Program.run("/usr/bin/mountpoint", arguments: ["-q", path]))?.status == 0 {
+            try await run("/usr/bin/umount", path)
+        }
         try? FileManager.default.removeItem(atPath: path)
     }
 

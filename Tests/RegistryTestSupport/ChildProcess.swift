@@ -35,6 +35,10 @@ public struct ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, input ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errors ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // Nothing else the test process has open goes with the child: an inherited descriptor
+        // (a registry's file on a test's tmpfs, say) would outlive that test in a long-running
+        // child and keep its file system busy.
+        try closeInheritedDescriptors(&actions)
         // Glibc's chdir file action is not visible to Swift: coreutils' env changes directory.
         let (path, arguments) = directory.map { ("/usr/bin/env", ["-C", $0, path] + arguments) } ?? (path, arguments)
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REGISTRY_") }.map { "\($0.key)=\($0.value)" }
@@ -48,6 +52,18 @@ public struct ChildProcess: Sendable {
         let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
         guard result == 0 else { throw Failure(description: "cannot start \(path): \(String(cString: strerror(result)))") }
         return ChildProcess(pid: pid)
+    }
+
+    /// Glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), looked up at run time because
+    /// Swift's Glibc module does not declare the GNU extensions of `spawn.h`.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) throws {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+            throw Failure(description: "posix_spawn_file_actions_addclosefrom_np is missing: glibc 2.34 or newer is needed")
+        }
+        let addCloseFrom = unsafeBitCast(symbol, to: AddCloseFrom.self)
+        let result = addCloseFrom(&actions, 3)
+        guard result == 0 else { throw Failure(description: "closefrom action: \(String(cString: strerror(result)))") }
     }
 
     /// Waits for the program to end; its exit status, or 128 + the signal that killed it.
