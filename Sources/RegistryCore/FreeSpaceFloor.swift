@@ -1,5 +1,6 @@
 import Logging
 import NIOConcurrencyHelpers
+import RegistryModel
 import RegistryStorage
 
 /// The free space the storage's file system must keep for the registry to call itself ready
@@ -69,21 +70,5 @@ final class FreeSpaceWatch: Sendable {
             logger.notice("free space back above storage.min_free: reporting ready", metadata: metadata)
         }
         if below { throw FreeSpaceBelowFloor(space: space, floor: floor) }
-    }
-}
-
-/// Byte counts for people: `512 MiB`, `1.5 GiB`.
-public enum ByteCount {
-    public static func format(_ bytes: Int64) -> String {
-        let units: [(String, Int64)] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
-        for (unit, size) in units where bytes >= size {
-            return "\(trimmed((Double(bytes) / Double(size) * 10).rounded() / 10)) \(unit)"
-        }
-        return "\(bytes) B"
-    }
-
-    /// `1.5` as `1.5`, `2.0` as `2`.
-    static func trimmed(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? "\(Int64(value))" : "\(value)"
     }
 }

@@ -203,15 +203,15 @@ public struct RegistryResponder: HTTPResponder {
     /// checks credentials itself).
     private func authenticate(_ request: Request, route: Route) async throws(RegistryError) -> AccessControl.Identity {
         guard route != .health, route != .ready, route != .token else { return .anonymous }
+        let authorization = request.headers.first(name: "authorization")
         // A browser signed in to the UI sends its session cookie, not credentials.
-        if case .ui = route, request.headers.first(name: "authorization") == nil,
-           let user = uiSessionUser(request), let identity = access.sessionIdentity(user) {
-            return identity
-        }
-        return try await access.authenticate(
-            authorization: request.headers.first(name: "authorization"),
+        let sessionUser = if case .ui = route, authorization == nil { uiSessionUser(request) } else { String?.none }
+        let identity = try await access.authenticate(
+            authorization: authorization,
             certificateName: request.clientCertificateName,
             address: request.remoteAddress ?? "?")
+        if case .ui = route { return access.uiVisitor(sessionUser: sessionUser, authenticated: identity) }
+        return identity
     }
 
     private func authorize(

@@ -76,15 +76,15 @@ public final class ConsoleProgress: MirrorProgress {
     public func blobFinished(_ digest: Digest, size: Int64, how: BlobTransfer) {
         state.withLockedValue { _ = $0.inFlight.removeValue(forKey: digest) }
         switch how {
-        case .copied: line("blob \(digest.shortDescription) \(Self.bytes(size)) copied (\(rate()))")
-        case .mounted: line("blob \(digest.shortDescription) \(Self.bytes(size)) mounted")
+        case .copied: line("blob \(digest.shortDescription) \(ByteCount.format(size)) copied (\(rate()))")
+        case .mounted: line("blob \(digest.shortDescription) \(ByteCount.format(size)) mounted")
         }
     }
 
     private func rate() -> String {
         let seconds = max((ContinuousClock.now - started).seconds, 0.001)
         let done = state.withLockedValue { $0.bytesDone }
-        return "\(Self.bytes(Int64(Double(done) / seconds)))/s"
+        return "\(ByteCount.format(Int64(Double(done) / seconds)))/s"
     }
 
     private func line(_ text: String) {
@@ -99,24 +99,12 @@ public final class ConsoleProgress: MirrorProgress {
             guard force || now - state.lastDraw >= .milliseconds(100) else { return nil }
             state.lastDraw = now
             let blobs = state.inFlight.sorted { $0.key < $1.key }.map { digest, progress in
-                "\(digest.shortDescription) \(Self.bytes(progress.done))/\(Self.bytes(progress.size))"
+                "\(digest.shortDescription) \(ByteCount.format(progress.done))/\(ByteCount.format(progress.size))"
             }
-            return blobs.isEmpty ? "" : blobs.joined(separator: "  ") + "  total \(Self.bytes(state.bytesDone))"
+            return blobs.isEmpty ? "" : blobs.joined(separator: "  ") + "  total \(ByteCount.format(state.bytesDone))"
         }
         guard let status else { return }
         write("\r\u{1B}[K\(status)\(status.isEmpty ? "" : " \(rate())")")
-    }
-
-    /// `1.5 MiB`: a byte count for people.
-    public static func bytes(_ count: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : "\(String(format: "%.1f", value)) \(units[unit])"
     }
 }
 

@@ -58,7 +58,7 @@ public final class MigrationProgress: Sendable {
             guard let total = state.total else { return nil }
             let done = state.done
             let bytes = done.bytes + state.inFlight.values.reduce(0, +)
-            return "blobs \(done.blobs)/\(total.blobs) \(ByteCount(bytes))/\(ByteCount(total.bytes))"
+            return "blobs \(done.blobs)/\(total.blobs) \(ByteCount.format(bytes))/\(ByteCount.format(total.bytes))"
                 + "  manifests \(done.manifests)/\(total.manifests)  tags \(done.tags)/\(total.tags)"
         }
     }

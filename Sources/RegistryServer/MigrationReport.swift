@@ -36,8 +36,8 @@ public struct MigrationReport: Sendable {
         var lines = [
             "repositories \(repositories), manifests \(manifestsCopied + manifestsPresent) (\(manifestsCopied) copied, "
                 + "\(manifestsPresent) already there), tags \(tagsSet + tagsPresent) (\(tagsSet) set, \(tagsPresent) already there)",
-            "blobs \(blobsCopied + blobsPresent): \(blobsCopied) copied (\(ByteCount(bytesCopied))), \(blobsPresent) already there "
-                + "(\(ByteCount(bytesPresent))); \(linksMounted) link(s) to blobs of other repositories mounted",
+            "blobs \(blobsCopied + blobsPresent): \(blobsCopied) copied (\(ByteCount.format(bytesCopied))), \(blobsPresent) already there "
+                + "(\(ByteCount.format(bytesPresent))); \(linksMounted) link(s) to blobs of other repositories mounted",
             String(format: "%.1f s, %.1f MiB/s copied", seconds, mebibytesPerSecond),
             "upload sessions dropped: \(uploadSessionsDropped) (pushes in progress in the source start again against the destination)",
         ]

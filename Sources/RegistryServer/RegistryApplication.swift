@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import RegistryCore
 import RegistryHTTP
+import RegistryImages
 import RegistryModel
 import RegistryStorage
 import ServiceLifecycle
@@ -158,9 +159,13 @@ public final class RegistryApplication: Service {
                         group.addTask { await Self.collectGarbagePeriodically(lifecycle.garbageCollection, every: interval, logger: logger) }
                     }
                     if let interval = configuration.scrubInterval {
-                        let options = Scrubber.Options(
-                            repair: configuration.scrubRepair, bytesPerSecond: Int64(configuration.scrubRateMiBPerSecond) << 20)
-                        group.addTask { await Self.scrubPeriodically(lifecycle.scrubber, options, jobs: jobs, every: interval, logger: logger) }
+                        let rate = Int64(configuration.scrubRateMiBPerSecond) << 20
+                        let options = Scrubber.Options(repair: configuration.scrubRepair, bytesPerSecond: rate)
+                        let diffIDs = configuration.scrubDiffIDs
+                            ? DiffIDScrub(source: RootImageSource(registry: registry, location: "registry"), bytesPerSecond: rate) : nil
+                        group.addTask {
+                            await Self.scrubPeriodically(lifecycle.scrubber, options, diffIDs: diffIDs, jobs: jobs, every: interval, logger: logger)
+                        }
                     }
                 }
                 // The server returns once it has shut down; the janitor goes with it.
@@ -239,16 +244,20 @@ public final class RegistryApplication: Service {
 
     /// A full, rate-limited pass every `interval` (counted from the end of the previous one).
     private static func scrubPeriodically(
-        _ scrubber: Scrubber, _ options: Scrubber.Options, jobs: any ExclusiveJobs, every interval: Duration, logger: Logger
+        _ scrubber: Scrubber, _ options: Scrubber.Options, diffIDs: DiffIDScrub?, jobs: any ExclusiveJobs, every interval: Duration,
+        logger: Logger
     ) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             guard !Task.isCancelled else { break }
             do {
-                guard let report = try await jobs.runExclusively("scrub", { try await scrubber.scrub(options) }) else {
+                guard let (report, layers) = try await jobs.runExclusively("scrub", {
+                    (try await scrubber.scrub(options), try await diffIDs?.run())
+                }) else {
                     logger.debug("scrub skipped: another process is scrubbing")
                     continue
                 }
+                if let layers { Self.log(layers, logger: logger) }
                 let metadata: Logger.Metadata = [
                     "checked": "\(report.checked)", "corrupt": "\(report.corrupt.count)", "missing": "\(report.missing.count)",
                     "dangling": "\(report.dangling.count)", "unrecorded": "\(report.unrecorded.count)",
@@ -263,6 +272,24 @@ public final class RegistryApplication: Service {
             } catch {
                 logger.warning("scrub failed", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    private static func log(_ report: DiffIDScrub.Report, logger: Logger) {
+        let metadata: Logger.Metadata = [
+            "verified": "\(report.layersVerified)", "verified_before": "\(report.layersAlreadyVerified)",
+            "bytes_read": "\(report.compressedBytesRead)", "problems": "\(report.problems.count)",
+        ]
+        if report.isClean {
+            logger.info("diff_id scrub finished", metadata: metadata)
+        } else {
+            for problem in report.problems {
+                logger.error("layer not ok", metadata: [
+                    "repository": "\(problem.repository)", "tag": "\(problem.tag)", "layer": "\(problem.layer.digest)",
+                    "outcome": "\(problem.layer.outcome.rawValue)",
+                ])
+            }
+            logger.error("diff_id scrub found damage", metadata: metadata)
         }
     }
 

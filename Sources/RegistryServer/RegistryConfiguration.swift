@@ -54,6 +54,9 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var scrubInterval: Duration?
     public var scrubRateMiBPerSecond = 16
     public var scrubRepair = false
+    /// Whether each background pass also verifies the diff_ids of layers not verified before
+    /// (decompressing them at the same rate) and records their uncompressed sizes.
+    public var scrubDiffIDs = false
     /// Upstream registries served as pull-through caches.
     public var proxies: [ProxyConfiguration] = []
     public var proxyRevalidate: Duration = .seconds(300)
@@ -313,6 +316,9 @@ struct ConfigurationKey: Sendable {
         },
         .init(path: ["scrub", "repair"]) { config, value throws(ConfigurationError) in
             config.scrubRepair = try BooleanParser.parse(value, key: "scrub.repair")
+        },
+        .init(path: ["scrub", "diff_ids"]) { config, value throws(ConfigurationError) in
+            config.scrubDiffIDs = try BooleanParser.parse(value, key: "scrub.diff_ids")
         },
         .init(path: ["log", "level"]) { config, value throws(ConfigurationError) in
             guard let level = Logger.Level(rawValue: value.lowercased()) else {

@@ -106,7 +106,7 @@ public struct RootMaintenance: Sendable {
         let scrubber = Scrubber(metadata: database, blobs: storage.blobs, logger: logger)
         let report = try await claiming("scrub") { try await scrubber.scrub(.init(repair: repair)) }
         var lines = [
-            "scrubbed \(registryName): \(report.checked) blobs, \(ByteCount(report.bytes)) re-hashed in "
+            "scrubbed \(registryName): \(report.checked) blobs, \(ByteCount.format(report.bytes)) re-hashed in "
                 + String(format: "%.3f", report.duration.timeInterval) + " s"
         ]
         func list(_ title: String, _ digests: [Digest]) {
@@ -142,14 +142,14 @@ public struct RootMaintenance: Sendable {
             // The quota counts what PHYSICAL shows: the distinct blobs the repository links.
             let quota = quotas.quota(for: entry.name).map { $0.describe(used: entry.physical) } ?? "-"
             rows.append([
-                entry.name.value, "\(entry.manifests)", "\(entry.tags)", "\(ByteCount(entry.logical))",
-                "\(ByteCount(entry.physical))", "\(ByteCount(entry.saved))", quota,
+                entry.name.value, "\(entry.manifests)", "\(entry.tags)", "\(ByteCount.format(entry.logical))",
+                "\(ByteCount.format(entry.physical))", "\(ByteCount.format(entry.saved))", quota,
             ])
         }
         if name == nil {
             rows.append([
-                "TOTAL (\(figures.blobs) blobs on disk)", "", "", "\(ByteCount(figures.logical))", "\(ByteCount(figures.physical))",
-                "\(ByteCount(figures.saved))", "",
+                "TOTAL (\(figures.blobs) blobs on disk)", "", "", "\(ByteCount.format(figures.logical))", "\(ByteCount.format(figures.physical))",
+                "\(ByteCount.format(figures.saved))", "",
             ])
         }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -179,7 +179,7 @@ public struct RootMaintenance: Sendable {
             lines.append("empty repositories removed: \(result.deletedRepositories.map(\.value).joined(separator: ", "))")
         }
         lines.append("blobs \(verb == "deleted" ? "deleted" : "to delete"): \(result.deletedBlobs.count), "
-            + "\(ByteCount(result.reclaimedBytes)) \(verb == "deleted" ? "reclaimed" : "to reclaim")")
+            + "\(ByteCount.format(result.reclaimedBytes)) \(verb == "deleted" ? "reclaimed" : "to reclaim")")
         return lines
     }
 
@@ -248,23 +248,6 @@ struct UsageSummary: Encodable {
         total = includeTotal
             ? Total(blobs: figures.blobs, logicalBytes: figures.logical, physicalBytes: figures.physical, savedBytes: figures.saved)
             : nil
-    }
-}
-
-/// Bytes for people: `1.5 GiB`.
-struct ByteCount: CustomStringConvertible {
-    let bytes: Int64
-    init(_ bytes: Int64) { self.bytes = bytes }
-
-    var description: String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
     }
 }
 

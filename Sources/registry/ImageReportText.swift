@@ -21,7 +21,7 @@ struct ImageReportText {
     }
 
     static func size(_ bytes: Int64?) -> String {
-        bytes.map(ConsoleProgress.bytes) ?? "-"
+        bytes.map(ByteCount.format) ?? "-"
     }
 
     /// `application/vnd.oci.image.layer.v1.tar+gzip` as `oci.image.layer.v1.tar+gzip`.

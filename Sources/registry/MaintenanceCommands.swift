@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import RegistryModel
 import RegistryImages
 import RegistryMirror
 import RegistryServer
@@ -132,7 +133,7 @@ struct ScrubCommand: AsyncParsableCommand {
     static func text(_ report: DiffIDScrub.Report) -> String {
         var lines = [
             "diff_id scrub: \(report.repositories) repositories, \(report.tags) tags; \(report.layersVerified) layers verified "
-                + "(\(ConsoleProgress.bytes(report.compressedBytesRead)) read), \(report.layersAlreadyVerified) verified before",
+                + "(\(ByteCount.format(report.compressedBytesRead)) read), \(report.layersAlreadyVerified) verified before",
         ]
         for problem in report.problems {
             lines.append("  \(problem.repository):\(problem.tag) layer \(problem.layer.index) \(problem.layer.digest): \(problem.layer.outcome.rawValue)")

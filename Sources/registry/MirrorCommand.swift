@@ -179,7 +179,7 @@ struct MirrorCommand: AsyncParsableCommand {
         return """
             \(report.tagsConsidered) tag(s): \(report.tagsCopied.count) \(verb), \(report.tagsUpToDate) up to date; \
             \(report.manifestsCopied) child manifest(s) \(verb); blobs: \(report.blobsCopied) \(verb) \
-            (\(ConsoleProgress.bytes(report.bytesCopied))), \(report.blobsMounted) mounted, \(report.blobsPresent) already there; \
+            (\(ByteCount.format(report.bytesCopied))), \(report.blobsMounted) mounted, \(report.blobsPresent) already there; \
             \(String(format: "%.1f", seconds)) s
             """
     }

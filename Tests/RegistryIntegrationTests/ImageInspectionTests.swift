@@ -163,4 +163,24 @@ struct ImageInspectionTests {
             #expect(after.images.first?.layers.first?.verified == true)
         }
     }
+
+    /// With `scrub.diff_ids`, the registry's own background scrub verifies layers and records
+    /// what it established: the UI then shows the uncompressed size without anyone running a
+    /// command (a client's `registry verify` is never taken on trust).
+    @Test func theBackgroundScrubVerifiesDiffIDsWhenConfiguredTo() async throws {
+        let layer = try await Layer(["a.txt": String(repeating: "a", count: 5000)])
+        try await TestRegistry.with(configure: {
+            $0.scrubInterval = .milliseconds(200)
+            $0.scrubDiffIDs = true
+        }) { client in
+            try await Self.push([layer], to: "bg/app", tag: "v1", client: client)
+            var page = ""
+            for _ in 0..<100 where !page.contains("(verified ") {
+                try await Task.sleep(for: .milliseconds(100))
+                page = try await client.request(.GET, "/ui/layer?repository=bg/app&digest=\(layer.digest)").text
+            }
+            #expect(page.contains("(verified "), "\(page)")
+            #expect(page.contains(ByteCount.format(Int64(layer.tar.count)) + " (verified "))
+        }
+    }
 }

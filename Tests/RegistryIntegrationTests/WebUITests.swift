@@ -246,4 +246,73 @@ struct WebUITests {
             #expect(try await Self.page(client, "/ui/delete?repository=public/app&tag=v1").status == .unauthorized)
         }
     }
+
+    /// A session is bound to the user's htpasswd entry: changing the password or removing the
+    /// user ends it within the second the file takes to be re-read, not when the cookie expires.
+    @Test func aSessionEndsWhenThePasswordChangesOrTheUserIsRemoved() async throws {
+        let htpasswd = try TestUsers.htpasswd("alice", "bob")
+        try await TestRegistry.with(configure: {
+            $0.htpasswd = htpasswd
+            $0.accessPolicy = AccessPolicy(admins: ["alice"], defaultActions: [.pull])
+        }) { client in
+            let client = Self.ui(client)
+            let alice = Self.cookie(try await Self.signIn(client, "alice", "alice-pw"))
+            let bob = Self.cookie(try await Self.signIn(client, "bob", "bob-pw"))
+            #expect(try await Self.page(client, "/", headers: [alice]).text.contains("signed in as alice"))
+            #expect(try await Self.page(client, "/", headers: [bob]).text.contains("signed in as bob"))
+
+            try Htpasswd.setPassword("bob-new-pw", for: "bob", in: htpasswd, cost: 4)
+            #expect(try Htpasswd.removeUser("alice", from: htpasswd))
+            try await Task.sleep(for: .milliseconds(1200))
+            for (user, cookie) in [("alice", alice), ("bob", bob)] {
+                let page = try await Self.page(client, "/", headers: [cookie])
+                #expect(page.status == .seeOther && page.header("Location")?.hasPrefix("/ui/login") == true, "\(user)'s old session")
+            }
+            #expect(try await Self.signIn(client, "alice", "alice-pw").status == .unauthorized)
+            let again = Self.cookie(try await Self.signIn(client, "bob", "bob-new-pw"))
+            #expect(try await Self.page(client, "/", headers: [again]).text.contains("signed in as bob"))
+        }
+    }
+
+    /// In token mode a browser has no token: it signs in with the form against htpasswd, and
+    /// the policy (what the token endpoint would grant) decides what each visitor sees and may do.
+    @Test func inTokenModeTheFormSignsInAndThePolicyDecidesWhatIsShown() async throws {
+        let htpasswd = try TestUsers.htpasswd("alice", "bob")
+        let layer = try await Layer(["file": "x\n"])
+        try await TestRegistry.with(configure: {
+            $0.htpasswd = htpasswd
+            $0.tokenRealm = "http://127.0.0.1/token"
+            $0.accessPolicy = AccessPolicy(
+                admins: ["alice"], rules: [.init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull])],
+                defaultActions: [])
+        }) { client in
+            let client = Self.ui(client)
+            let issued = try await client.request(
+                .GET, "/token?service=registry&scope=repository:team/app:pull,push&scope=repository:secret/app:pull,push",
+                headers: [("Authorization", RobotAccountTests.basic("alice", "alice-pw"))])
+            var pusher = client
+            pusher.authorization = "Bearer " + (try issued.json()["token"] as? String ?? "")
+            try await ImageInspectionTests.push([layer], to: "team/app", tag: "v1", client: pusher)
+            try await ImageInspectionTests.push([layer], to: "secret/app", tag: "v1", client: pusher)
+
+            let anonymous = try await Self.page(client, "/")
+            #expect(anonymous.status == .seeOther && anonymous.header("Location") == "/ui/login?next=/")
+            #expect(try await Self.page(client, "/ui/login").text.contains("<form class=\"login\""))
+
+            let bob = Self.cookie(try await Self.signIn(client, "bob", "bob-pw"))
+            let bobHome = try await Self.page(client, "/", headers: [bob])
+            #expect(bobHome.status == .ok && bobHome.text.contains("signed in as bob"))
+            #expect(bobHome.text.contains(">team/app</a>") && !bobHome.text.contains("secret/app"))
+            #expect(try await Self.page(client, "/ui/repository?repository=secret/app", headers: [bob]).status == .forbidden)
+            #expect(try await Self.page(client, "/ui/delete?repository=team/app&tag=v1", headers: [bob]).status == .forbidden)
+            // The session opens the UI, not the API, which still asks for a token.
+            #expect(try await client.request(.GET, "/v2/team/app/tags/list", headers: [bob]).status == .unauthorized)
+
+            let alice = Self.cookie(try await Self.signIn(client, "alice", "alice-pw"))
+            let aliceHome = try await Self.page(client, "/", headers: [alice])
+            #expect(aliceHome.text.contains(">secret/app</a>") && aliceHome.text.contains("saved by layer sharing"))
+            let confirm = try await Self.page(client, "/ui/delete?repository=secret/app&tag=v1", headers: [alice])
+            #expect(confirm.status == .ok && confirm.text.contains("This deletes the tag secret/app:v1"))
+        }
+    }
 }

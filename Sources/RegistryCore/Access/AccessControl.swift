@@ -66,6 +66,10 @@ public struct AccessControl: Sendable {
         /// A robot account proved by its secret (Basic); in token mode robots are `.token`s.
         case robot(RobotAccount)
         case token(VerifiedToken)
+        /// A visitor of the web UI: signed in by a session cookie (the user's name) or not (nil).
+        /// A browser carries no token, so in every mode the policy decides what a visitor may
+        /// do: the same rules the built-in token endpoint grants by.
+        case webVisitor(String?)
 
         public var name: String? {
             switch self {
@@ -73,7 +77,13 @@ public struct AccessControl: Sendable {
             case .user(let name): name
             case .robot(let robot): robot.name
             case .token(let token): token.subject
+            case .webVisitor(let name): name
             }
+        }
+
+        /// Whether rights come from a token (token mode) rather than from the policy.
+        fileprivate var isJudgedByTheirToken: Bool {
+            if case .webVisitor = self { false } else { true }
         }
 
         /// Whether a robot account is asking (by Basic credentials, or as a token's subject).
@@ -142,7 +152,7 @@ public struct AccessControl: Sendable {
     /// may do all of `actions`.
     public func authorize(_ actions: Set<Action>, on repository: RepositoryName, for identity: Identity) throws(RegistryError) {
         if isOpen { return }
-        if tokens != nil {
+        if tokens != nil, identity.isJudgedByTheirToken {
             let scope = ResourceAccess(type: "repository", name: repository.value, actions: actions.sorted().map(\.rawValue)).scope
             guard case .token(let token) = identity, actions.allSatisfy({ token.grants($0, onRepository: repository.value) }) else {
                 let presented = if case .token = identity { true } else { false }
@@ -154,7 +164,7 @@ public struct AccessControl: Sendable {
         let allowed = allowedActions(for: identity, on: repository.value)
         guard actions.isSubset(of: allowed) else {
             let missing = actions.subtracting(allowed).sorted().map(\.rawValue).joined(separator: ",")
-            if identity == .anonymous {
+            if identity.name == nil {
                 throw unauthorized("authentication required to \(missing) \(repository)")
             }
             throw RegistryError(
@@ -167,7 +177,7 @@ public struct AccessControl: Sendable {
     /// the source of a mount). A token must grant it; otherwise the policy decides.
     public func permits(_ action: Action, on repository: String, for identity: Identity) -> Bool {
         if isOpen { return true }
-        if tokens != nil {
+        if tokens != nil, identity.isJudgedByTheirToken {
             guard case .token(let token) = identity else { return false }
             return token.grants(action, onRepository: repository)
         }
@@ -199,16 +209,26 @@ public struct AccessControl: Sendable {
     /// limited by ``catalogShows(_:to:)`` and ``permits(_:on:for:)``.
     public func requireBrowsing(_ identity: Identity) throws(RegistryError) {
         if isOpen { return }
-        if identity == .anonymous, !policy.anonymousPull { throw unauthorized("authentication required") }
+        if identity.name == nil, !policy.anonymousPull { throw unauthorized("authentication required") }
     }
 
-    /// Whether the web UI offers its sign-in form: with htpasswd logins (in token mode the
-    /// rights come from tokens, which a browser session does not carry).
-    public var offersUISignIn: Bool { !isOpen && tokens == nil }
+    /// Whether the web UI offers its sign-in form: wherever there are htpasswd logins, in Basic
+    /// and in token mode alike (a signed-in visitor's rights come from the policy).
+    public var offersUISignIn: Bool { !isOpen && htpasswd != nil }
 
-    /// The identity a verified UI session cookie stands for.
-    public func sessionIdentity(_ user: String) -> Identity? {
-        offersUISignIn ? .user(user) : nil
+    /// What a session cookie is bound to: the user's current htpasswd entry. Removing the user
+    /// or changing the password ends every session signed in before (nil: no such user).
+    public func sessionCredential(of user: String) -> String? {
+        offersUISignIn ? htpasswd?.storedHash(of: user) : nil
+    }
+
+    /// Who visits the web UI: the user of a verified session cookie, or else what the request's
+    /// own credentials say. Without a session or credentials a visitor is anonymous, with
+    /// anonymous pull's rights in every mode.
+    public func uiVisitor(sessionUser: String?, authenticated identity: Identity) -> Identity {
+        if isOpen { return .anonymous }
+        if let sessionUser, offersUISignIn { return .webVisitor(sessionUser) }
+        return identity == .anonymous ? .webVisitor(nil) : identity
     }
 
     /// Whether the web UI may show registry-wide figures (stored bytes, sharing) to `identity`:
@@ -222,13 +242,13 @@ public struct AccessControl: Sendable {
     /// endpoint grants to admins only).
     public func requireAdmin(_ identity: Identity) throws(RegistryError) {
         if isOpen { return }
-        if tokens != nil {
+        if tokens != nil, identity.isJudgedByTheirToken {
             guard case .token(let token) = identity, token.grantsAdmin else {
                 throw unauthorized("a token for registry:admin:* is required", scope: "registry:admin:*")
             }
             return
         }
-        if identity == .anonymous { throw unauthorized("authentication required") }
+        if identity.name == nil { throw unauthorized("authentication required") }
         // A robot has only the rights it lists, which are never an admin's.
         guard !identity.isRobot, policy.isAdmin(identity.name) else {
             throw RegistryError(.denied, message: "\(identity.name ?? "?") is not an admin of this registry")

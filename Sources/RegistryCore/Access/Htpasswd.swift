@@ -54,6 +54,12 @@ public final class Htpasswd: Sendable {
         return true
     }
 
+    /// `user`'s entry as the file holds it now (nil once the user is removed).
+    public func storedHash(of user: String) -> String? {
+        try? reloadIfChanged()
+        return snapshot.withLockedValue { $0.entries[user] }
+    }
+
     private func bcrypt(_ password: String, hash: String) async -> Bool {
         verifications.withLockedValue { $0 += 1 }
         return await BcryptWorker.verify(password, hash: hash)

@@ -3,6 +3,9 @@ import Foundation
 
 /// The web UI's sign-ins: a session cookie that names the user and when it expires, signed with
 /// HMAC-SHA256 so that it cannot be forged or extended, and the CSRF tokens of the UI's forms.
+/// The signature also covers the user's credential as it was at sign-in (their htpasswd entry,
+/// which the cookie does not carry): removing the user or changing the password ends the
+/// session at once, on every replica.
 ///
 /// Nothing is stored: a cookie is valid on every process that has the same key
 /// (`ui.session_key_file` for a cluster; without it each process makes its own, and a restart
@@ -22,22 +25,30 @@ public struct UISessions: Sendable {
         self.init(key: SymmetricKey(data: SHA256.hash(data: contents)), lifetime: lifetime)
     }
 
-    /// `user.expiry.signature`, user base64url-encoded, expiry in Unix seconds.
-    public func cookie(for user: String, now: Date = Date()) -> String {
+    /// `user.expiry.signature`, user base64url-encoded, expiry in Unix seconds; the signature
+    /// covers `credential` too.
+    public func cookie(for user: String, credential: String, now: Date = Date()) -> String {
         let expiry = Int64(now.timeIntervalSince1970) + lifetime.components.seconds
         let payload = "\(Self.base64URL(Array(user.utf8))).\(expiry)"
-        return payload + "." + Self.base64URL(Array(HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)))
+        return payload + "." + Self.base64URL(Array(HMAC<SHA256>.authenticationCode(for: Self.signed(payload, credential), using: key)))
     }
 
-    /// The user a cookie names, if its signature holds and it has not expired.
-    public func user(fromCookie value: String, now: Date = Date()) -> String? {
+    /// The user a cookie names, if it has not expired and its signature holds for the user's
+    /// current credential (`credential(user)`, nil for a user who no longer exists).
+    public func user(fromCookie value: String, credential: (String) -> String?, now: Date = Date()) -> String? {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiry = Int64(parts[1]), expiry > Int64(now.timeIntervalSince1970),
               let signature = Self.decodeBase64URL(parts[2]), let name = Self.decodeBase64URL(parts[0])
         else { return nil }
-        let payload = Array("\(parts[0]).\(parts[1])".utf8)
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: payload, using: key) else { return nil }
-        return String(decoding: name, as: UTF8.self)
+        let user = String(decoding: name, as: UTF8.self)
+        guard let current = credential(user),
+              HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Self.signed("\(parts[0]).\(parts[1])", current), using: key)
+        else { return nil }
+        return user
+    }
+
+    private static func signed(_ payload: String, _ credential: String) -> [UInt8] {
+        Array(payload.utf8) + [0] + Array(credential.utf8)
     }
 
     /// The token a form of the UI carries for `user` (empty for anonymous visitors of a

@@ -18,7 +18,7 @@ extension RegistryResponder {
         }
         try allow(request.method, page == "delete" ? [.GET, .HEAD, .POST] : [.GET, .HEAD])
         let mayBrowse = (try? access.requireBrowsing(identity)) != nil
-        if !mayBrowse, access.offersUISignIn, identity == .anonymous, request.headers.first(name: "authorization") == nil {
+        if !mayBrowse, access.offersUISignIn, identity.name == nil, request.headers.first(name: "authorization") == nil {
             // A browser without a session goes to the sign-in form, and comes back.
             return UILayout.redirect(to: "/ui/login?next=\(HTML.query(request.head.uri))")
         }

@@ -28,7 +28,7 @@ extension RegistryResponder {
             for pair in header.split(separator: ";") {
                 let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
                 if parts.count == 2, parts[0] == UISessions.cookieName {
-                    return sessions.user(fromCookie: String(parts[1]))
+                    return sessions.user(fromCookie: String(parts[1]), credential: access.sessionCredential(of:))
                 }
             }
         }
@@ -82,7 +82,11 @@ extension RegistryResponder {
                 let name = try await access.verifyPassword(user: user, password: form["password"] ?? "", address: request.remoteAddress ?? "?")
                 guard !RobotAccount.isRobotName(name) else { throw RegistryError(.denied, message: "robot accounts cannot sign in to the UI") }
                 recordUIAudit(request, user: name, action: AuditAction.login, status: 303)
-                return UILayout.redirect(to: next, cookie: cookie(sessions.cookie(for: name), maxAge: sessions.lifetime.components.seconds))
+                guard let credential = access.sessionCredential(of: name) else {
+                    throw RegistryError(.unauthorized, message: "\(name) has no htpasswd entry")
+                }
+                return UILayout.redirect(
+                    to: next, cookie: cookie(sessions.cookie(for: name, credential: credential), maxAge: sessions.lifetime.components.seconds))
             } catch let error as RegistryError {
                 failure = error.code == .tooManyRequests ? "Too many attempts: wait a moment." : "Wrong user name or password."
                 recordUIAudit(request, user: user.isEmpty ? nil : user, action: AuditAction.login, status: error.status)
