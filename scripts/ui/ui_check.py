@@ -109,6 +109,7 @@ def main():
     suite = Suite()
     registry = Registry(binary, os.path.join(work, "open"))
     secured = None
+    tokened = None
     try:
         base, shared_id = layer({"etc/os-release": "ID=ui\n"})
         app = layer({"app/main": "main\n"})
@@ -261,10 +262,49 @@ def main():
         suite.check("ui: WebDriver: bob signs in with the form and sees only what he may pull", signed_in)
         suite.check("ui: WebDriver: alice signs in, opens an image and a layer, deletes a tag through the confirmation, signs out",
                     admin_deletes_a_tag)
+
+        # Token mode, same users and rules: a browser has no token; the form signs it in.
+        token_dir = os.path.join(work, "token")
+        os.makedirs(token_dir)
+        token_config = os.path.join(token_dir, "registry.yaml")
+        with open(config) as source, open(token_config, "w") as f:
+            f.write(source.read().replace("auth:\n", "auth:\n  token:\n    realm: http://127.0.0.1/token\n", 1))
+        tokened = Registry(binary, token_dir, extra_args=["--config", token_config])
+        scope = "&".join(f"scope=repository:{name}:pull,push" for name in ("team/app", "secret/app"))
+        status, _, body = tokened.request("GET", f"/token?service=registry&{scope}",
+                                          {"Authorization": "Basic " + base64.b64encode(b"alice:alice-pw").decode()})
+        expect(status == 200, f"the token endpoint answered {status}")
+        bearer = Pusher(tokened, "Bearer " + json.loads(body)["token"])
+        bearer.image("team/app", "v1", [(base, shared_id)])
+        bearer.image("secret/app", "v1", [(base, shared_id)])
+
+        def token_mode_sign_in():
+            driver, By = webdriver_session()
+            try:
+                driver.get(f"{tokened.url}/")
+                expect("/ui/login" in driver.current_url, f"an anonymous visitor was not sent to sign in: {driver.current_url}")
+                driver.find_element(By.ID, "user").send_keys("bob")
+                driver.find_element(By.ID, "password").send_keys("bob-pw")
+                driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+                arrive(driver, f"{tokened.url}/")
+                home = driver.page_source
+                driver.save_screenshot(os.path.join(shots, "13-token-mode-bob-repositories.png"))
+                expect("signed in as bob" in home, "the page names the signed-in user")
+                expect(">team/app</a>" in home and "secret/app" not in home, "bob sees team/app and not secret/app")
+                driver.find_element(By.LINK_TEXT, "team/app").click()
+                arrive(driver, "/ui/repository?repository=team/app")
+                expect(">v1</a>" in driver.page_source and "/ui/delete" not in driver.page_source, "bob's view of team/app")
+            finally:
+                driver.quit()
+
+        suite.check("ui: WebDriver: in token mode bob signs in with the form and sees only what the policy lets him pull",
+                    token_mode_sign_in)
     finally:
         registry.stop()
         if secured:
             secured.stop()
+        if tokened:
+            tokened.stop()
     print(f"screenshots in {shots}: " + ", ".join(sorted(os.listdir(shots))))
     print(f"{suite.passed} passed, {suite.failed} failed")
     if not args.shots:
