@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import RegistryStorage
 
 /// An HTTP server on SwiftNIO that hands each request to an ``HTTPResponder``: HTTP/1.1 in the
 /// clear, or HTTPS with HTTP/1.1 and HTTP/2 negotiated by ALPN.
@@ -256,9 +257,12 @@ public final class HTTPServer: Sendable {
                 let writer = ResponseWriter(channel: channel, transport: transport)
                 while let head = try await reader.nextHead(onExpectContinue: writer.writeContinue(version:)) {
                     guard tracker.beginRequest(on: tracked) else { break }
-                    let next = try await serveRequest(
-                        head: head, reader: reader, writer: writer,
-                        remote: (transport.isHTTP2 ? tracked : channel).remoteAddress, identity: identity)
+                    // An object store opens a pulled blob's GET on this connection's event loop.
+                    let next = try await BlobDelivery.$eventLoop.withValue(channel.eventLoop) {
+                        try await serveRequest(
+                            head: head, reader: reader, writer: writer,
+                            remote: (transport.isHTTP2 ? tracked : channel).remoteAddress, identity: identity)
+                    }
                     tracker.endRequest(on: tracked)
                     if next == .lingerThenClose && !transport.isHTTP2 {
                         await lingeringClose(channel, reader: reader)

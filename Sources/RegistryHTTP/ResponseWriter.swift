@@ -73,7 +73,14 @@ struct ResponseWriter: Sendable {
             } else {
                 do {
                     try await writeParts([head], end: false)
-                    let sent = try await writeBlobChunks(reader.chunks(in: range, chunkSize: Self.blobChunkBytes))
+                    let sink = ChannelBlobSink(channel: channel, bytesInFlight: Self.blobBytesInFlight)
+                    // Straight from an object store's socket where it can; otherwise in chunks.
+                    let sent: Int64
+                    if let delivered = try await reader.deliver(range, to: sink) {
+                        sent = delivered
+                    } else {
+                        sent = try await writeBlobChunks(reader.chunks(in: range, chunkSize: Self.blobChunkBytes))
+                    }
                     // A blob file shorter than its recorded size must not end as a complete response.
                     guard sent == Int64(range.count) else { throw StorageError.truncatedFile(expected: Int64(range.count), found: sent) }
                     try await writeParts([], end: true)

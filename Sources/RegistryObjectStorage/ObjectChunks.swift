@@ -110,27 +110,39 @@ struct ObjectChunks: AsyncSequence, Sendable {
 ///
 /// The blob is opened with a GET of the whole object, whose answer gives the size (no HEAD
 /// first) and whose bytes serve the first read of the whole blob, the usual pull: one round
-/// trip to the store per download. Any other range is a ranged GET of its own (the opening
-/// GET is then dropped, which closes its connection).
+/// trip to the store per download. That GET is opened on the event loop of the request's
+/// connection (``BlobDelivery``), and a pull takes its bytes there (``deliver(_:to:)``), from
+/// one socket to the other with no thread woken between them. Any other range is a ranged GET
+/// of its own (the opening GET is then dropped, which closes its connection).
 final class ObjectBlobReader: BlobReader {
     let size: Int64
     var supportsSendfile: Bool { false }
     private let client: S3Client
     private let key: String
-    private let opening: Mutex<S3ObjectStream?>
+    private let opening: Mutex<S3ObjectDelivery?>
 
-    init(client: S3Client, key: String, opening: S3ObjectStream) {
+    init(client: S3Client, key: String, opening: S3ObjectDelivery) {
         self.client = client
         self.key = key
         self.size = opening.contentLength
         self.opening = Mutex(opening)
     }
 
+    func deliver(_ range: Range<Int64>, to sink: any BlobSink) async throws -> Int64? {
+        guard range == 0..<size, let opened = takeOpening() else { return nil }
+        let sinkLoop = sink.eventLoop
+        let deliveryLoop = opened.eventLoop
+        return try await opened.deliver { buffer in
+            // Opened elsewhere (no BlobDelivery hint): the write hops over, the answer back.
+            sinkLoop === deliveryLoop ? sink.write(buffer) : sink.write(buffer).hop(to: deliveryLoop)
+        }.get()
+    }
+
     func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks {
-        let opened = takeOpening()
+        let opened = range == 0..<size ? takeOpening() : nil
+        if opened == nil { takeOpening()?.cancel() }
         let piece = ObjectPiece(key: key, range: range)
-        return BlobChunks(wrapping: ObjectChunks(
-            client: client, chunkSize: chunkSize, firstResponse: range == 0..<size ? opened : nil, pieces: { [piece] }))
+        return BlobChunks(wrapping: ObjectChunks(client: client, chunkSize: chunkSize, firstResponse: opened?.stream(), pieces: { [piece] }))
     }
 
     func takeFileHandleForSendfile() throws -> NIOFileHandle {
@@ -139,10 +151,10 @@ final class ObjectBlobReader: BlobReader {
 
     /// Drops the opening GET if no read took it.
     func close() async throws {
-        _ = takeOpening()
+        takeOpening()?.cancel()
     }
 
-    private func takeOpening() -> S3ObjectStream? {
+    private func takeOpening() -> S3ObjectDelivery? {
         opening.withLock { opening in
             defer { opening = nil }
             return opening

@@ -50,10 +50,11 @@ public final class S3BlobStore: BlobStore, UploadStore {
 
     // MARK: BlobStore
 
-    /// One GET, whose bytes the first whole read takes (see ``ObjectBlobReader``).
+    /// One GET, whose bytes the first whole read takes (see ``ObjectBlobReader``), opened on
+    /// the event loop of the request's connection when there is one.
     public func open(_ digest: Digest) async throws -> (any BlobReader)? {
         let key = ObjectStorageLayout.blobKey(for: digest)
-        guard let opening = try await client.getObject(key) else { return nil }
+        guard let opening = try await client.openObject(key, on: BlobDelivery.eventLoop) else { return nil }
         return ObjectBlobReader(client: client, key: key, opening: opening)
     }
 

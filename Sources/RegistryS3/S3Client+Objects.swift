@@ -39,6 +39,45 @@ extension S3Client {
             body: S3ObjectBody(response: response.body))
     }
 
+    /// Starts reading an object, or a range of it, through AsyncHTTPClient's delegate
+    /// interface: its body waits for one consumer (see ``S3ObjectDelivery``). Given an event
+    /// loop, the connection is made or taken there and the body is handed over on it: pass the
+    /// event loop of the connection the bytes go on to. Nil when there is no such key.
+    public func openObject(_ key: String, range: S3Range? = nil, on eventLoop: (any EventLoop)? = nil) async throws -> S3ObjectDelivery? {
+        var operation = S3Operation(name: "GetObject", method: .GET, key: key)
+        if let range { operation.headers.append(("Range", range.headerValue)) }
+        let policy = configuration.retries
+        var attempt = 1
+        while true {
+            do {
+                return try await openOnce(operation, on: eventLoop ?? http.eventLoopGroup.next())
+            } catch let error as S3Error where error.code == "NoSuchKey" {
+                return nil
+            } catch where attempt < policy.attempts && S3RetryPolicy.isTransient(error) {
+                attempt += 1
+                try await Task.sleep(for: policy.delay(before: attempt))
+            }
+        }
+    }
+
+    private func openOnce(_ operation: S3Operation, on eventLoop: any EventLoop) async throws -> S3ObjectDelivery {
+        let signed = requests.request(for: operation, at: Date())
+        let request = try HTTPClient.Request(url: signed.url, method: signed.method, headers: signed.headers)
+        let receiver = DeliveryReceiver(eventLoop: eventLoop, success: [200, 206])
+        // No deadline: it would bound the whole body, which may be gigabytes to a slow client.
+        // The idle timeouts watch the connection.
+        let task = http.execute(request: request, delegate: receiver, eventLoop: .delegateAndChannel(on: eventLoop))
+        let (head, errorBody) = try await withTaskCancellationHandler {
+            try await receiver.head.futureResult.get()
+        } onCancel: {
+            task.cancel()
+        }
+        if let errorBody {
+            throw error(for: operation, status: head.status, headers: head.headers, body: Data(errorBody.readableBytesView))
+        }
+        return try S3ObjectDelivery(head: head, receiver: receiver, task: task)
+    }
+
     /// An object's size and ETag, or nil when there is no such key (or no bucket: a HEAD
     /// response has no body to tell them apart).
     public func headObject(_ key: String) async throws -> S3ObjectInfo? {

@@ -108,11 +108,15 @@ public final class S3Client: Sendable {
     }
 
     func error(for operation: S3Operation, response: HTTPClientResponse, body: Data?) -> S3Error {
+        error(for: operation, status: response.status, headers: response.headers, body: body)
+    }
+
+    func error(for operation: S3Operation, status: HTTPResponseStatus, headers: HTTPHeaders, body: Data?) -> S3Error {
         let parsed = body.flatMap(S3ResponseParsing.error)
         return S3Error(
-            operation: operation.name, key: operation.key, status: Int(response.status.code),
+            operation: operation.name, key: operation.key, status: Int(status.code),
             code: parsed?.code, message: parsed?.message,
-            requestID: parsed?.requestID ?? response.headers.first(name: "x-amz-request-id"))
+            requestID: parsed?.requestID ?? headers.first(name: "x-amz-request-id"))
     }
 }
 

@@ -37,20 +37,60 @@ public struct S3ContentRange: Sendable, Equatable {
     }
 }
 
-/// An object's bytes, as buffers in the order they arrive from the network.
+/// An object's bytes, as buffers in the order they arrive from the network: a response of
+/// the async interface, or a delivery's stream (``S3ObjectDelivery/body(readAhead:)``).
 public struct S3ObjectBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
-    let response: HTTPClientResponse.Body
+    private enum Source: Sendable {
+        case response(HTTPClientResponse.Body)
+        case delivery(AsyncThrowingStream<ByteBuffer, any Error>, ReadAheadWindow, owner: S3ObjectDelivery)
+    }
+    private let source: Source
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: HTTPClientResponse.Body.AsyncIterator
-        public mutating func next() async throws -> ByteBuffer? { try await base.next() }
+    init(response: HTTPClientResponse.Body) {
+        source = .response(response)
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: response.makeAsyncIterator()) }
+    init(stream: AsyncThrowingStream<ByteBuffer, any Error>, window: ReadAheadWindow, owner: S3ObjectDelivery) {
+        source = .delivery(stream, window, owner: owner)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate enum Base {
+            case response(HTTPClientResponse.Body.AsyncIterator)
+            case delivery(AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator, ReadAheadWindow, owner: S3ObjectDelivery)
+        }
+        fileprivate var base: Base
+
+        public mutating func next() async throws -> ByteBuffer? {
+            switch base {
+            case .response(var iterator):
+                defer { base = .response(iterator) }
+                return try await iterator.next()
+            case .delivery(var iterator, let window, let owner):
+                defer { base = .delivery(iterator, window, owner: owner) }
+                let buffer = try await iterator.next()
+                if let buffer { window.read(buffer.readableBytes) }
+                return buffer
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        switch source {
+        case .response(let body): AsyncIterator(base: .response(body.makeAsyncIterator()))
+        case .delivery(let stream, let window, let owner): AsyncIterator(base: .delivery(stream.makeAsyncIterator(), window, owner: owner))
+        }
+    }
 
     /// All bytes in one buffer, for small objects; throws `NIOTooManyBytesError` past `maxBytes`.
     public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
-        try await response.collect(upTo: maxBytes)
+        if case .response(let body) = source { return try await body.collect(upTo: maxBytes) }
+        var all = ByteBuffer()
+        for try await var buffer in self {
+            guard all.readableBytes + buffer.readableBytes <= maxBytes else { throw NIOTooManyBytesError(maxBytes: maxBytes) }
+            all.writeBuffer(&buffer)
+        }
+        return all
     }
 }

@@ -64,6 +64,10 @@ public protocol BlobReader: Sendable {
     /// Reads `range` in chunks of at most `chunkSize` bytes, one read per `next()` (nothing is
     /// read ahead). The reader stays open: close it when done.
     func chunks(in range: Range<Int64>, chunkSize: Int) -> BlobChunks
+    /// Sends the bytes of `range` to `sink` as they come from the store, where the store can do
+    /// that (``BlobSink``); returns how many it sent, or nil when it cannot (then read
+    /// ``chunks(in:chunkSize:)``). The reader stays open: close it when done.
+    func deliver(_ range: Range<Int64>, to sink: any BlobSink) async throws -> Int64?
     /// Gives up the open file as a `NIOFileHandle`, for a zero-copy `FileRegion`. The caller
     /// owns and closes the handle; after this call ``close()`` does nothing.
     func takeFileHandleForSendfile() throws -> NIOFileHandle

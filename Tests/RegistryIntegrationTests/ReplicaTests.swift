@@ -236,4 +236,43 @@ struct ReplicaTests {
             try await noRedirects.shutdown()
         }
     }
+
+    /// A pull streams from the bucket's socket to the client's on one event loop. A client
+    /// that goes away after the first bytes ends that GET, and nothing of it stays behind: the
+    /// next pulls, whole and ranged, get exactly the blob's bytes.
+    @Test(.enabled(if: ReplicaStorage.available.contains(.s3), "needs the radosgw of scripts/engines/start.sh"))
+    func aClientLeavingMidPullLeavesTheNextPullsWhole() async throws {
+        try await Self.withReplicas(.s3) { a, b in
+            let bytes = RegistryClient.randomBytes(8 << 20)
+            let digest = try await a.pushBlob(bytes, to: "team/app")
+            let url = "\(b.registry.baseURL)/v2/team/app/blobs/\(digest)"
+            for _ in 0..<5 {
+                let leaving = LeavesAfterFirstBytes()
+                let request = try HTTPClient.Request(url: url)
+                let task = HTTPClient.shared.execute(request: request, delegate: leaving)
+                await #expect(throws: LeavesAfterFirstBytes.Left.self) { try await task.futureResult.get() }
+            }
+            let whole = try await b.request(.GET, "/v2/team/app/blobs/\(digest)")
+            #expect(whole.status == .ok && whole.bytes == bytes)
+            let ranged = try await b.request(.GET, "/v2/team/app/blobs/\(digest)", headers: [("Range", "bytes=1000-1999")])
+            #expect(ranged.status == .partialContent && ranged.bytes == Array(bytes[1000..<2000]))
+            // Many at once: each has its own GET, on its own connection's event loop.
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 { group.addTask { try await b.request(.GET, "/v2/team/app/blobs/\(digest)").bytes == bytes } }
+                for try await same in group { #expect(same) }
+            }
+        }
+    }
+}
+
+/// A client that reads the first part of a response body and hangs up.
+private final class LeavesAfterFirstBytes: HTTPClientResponseDelegate, Sendable {
+    typealias Response = Void
+    struct Left: Error {}
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        task.eventLoop.makeFailedFuture(Left())
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {}
 }
