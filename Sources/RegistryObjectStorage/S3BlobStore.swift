@@ -248,7 +248,8 @@ public final class S3BlobStore: BlobStore, UploadStore {
     func read(_ key: String, range: Range<Int64>, capacity: Int) async throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: capacity)
         guard !range.isEmpty else { return buffer }
-        guard let object = try await client.getObject(key, range: .bytes(first: range.lowerBound, last: range.upperBound - 1)) else {
+        guard let object = try await client.openObject(key, range: .bytes(first: range.lowerBound, last: range.upperBound - 1))?.stream()
+        else {
             throw ObjectStorageError.missingObject(key: key)
         }
         for try await chunk in object.body { buffer.writeImmutableBuffer(chunk) }

@@ -17,26 +17,10 @@ extension S3Client {
         return etag
     }
 
-    /// Starts reading an object, or a range of it; nil when there is no such key. The bytes
-    /// stream: read `body` of the result.
+    /// Starts reading an object, or a range of it, for a task to read: `body` of the result
+    /// (a ``S3ObjectDelivery/stream(readAhead:)``). Nil when there is no such key.
     public func getObject(_ key: String, range: S3Range? = nil) async throws -> S3ObjectStream? {
-        var operation = S3Operation(name: "GetObject", method: .GET, key: key)
-        if let range { operation.headers.append(("Range", range.headerValue)) }
-        let response: HTTPClientResponse
-        do {
-            response = try await send(operation, success: [200, 206])
-        } catch let error as S3Error where error.code == "NoSuchKey" {
-            return nil
-        }
-        guard let length = response.headers.first(name: "content-length").flatMap(Int64.init) else {
-            throw S3ClientError.invalidResponse(operation: operation.name, reason: "no Content-Length")
-        }
-        return S3ObjectStream(
-            contentLength: length,
-            etag: response.headers.first(name: "etag"),
-            contentType: response.headers.first(name: "content-type"),
-            contentRange: response.headers.first(name: "content-range").flatMap(S3ContentRange.init(header:)),
-            body: S3ObjectBody(response: response.body))
+        try await openObject(key, range: range)?.stream()
     }
 
     /// Starts reading an object, or a range of it, through AsyncHTTPClient's delegate

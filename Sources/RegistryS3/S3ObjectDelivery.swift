@@ -20,6 +20,7 @@ public final class S3ObjectDelivery: Sendable {
     /// Bytes in the body: the whole object's size, or the range's.
     public let contentLength: Int64
     public let etag: String?
+    public let contentType: String?
     public let contentRange: S3ContentRange?
     /// Where the consumer is called.
     public var eventLoop: any EventLoop { receiver.eventLoop }
@@ -33,6 +34,7 @@ public final class S3ObjectDelivery: Sendable {
         }
         contentLength = length
         etag = head.headers.first(name: "etag")
+        contentType = head.headers.first(name: "content-type")
         contentRange = head.headers.first(name: "content-range").flatMap(S3ContentRange.init(header:))
         self.receiver = receiver
         self.task = task
@@ -78,7 +80,7 @@ public final class S3ObjectDelivery: Sendable {
 
     /// The delivery as a GetObject response whose body a task reads (``body(readAhead:)``).
     public func stream(readAhead: Int = 1 << 20) -> S3ObjectStream {
-        S3ObjectStream(contentLength: contentLength, etag: etag, contentType: nil, contentRange: contentRange, body: body(readAhead: readAhead))
+        S3ObjectStream(contentLength: contentLength, etag: etag, contentType: contentType, contentRange: contentRange, body: body(readAhead: readAhead))
     }
 
     /// Abandons the body: the GET is cancelled and its connection closed.

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import NIOCore
 
 /// A GetObject response: the object's (or range's) metadata, and its bytes as they arrive.
@@ -37,55 +36,39 @@ public struct S3ContentRange: Sendable, Equatable {
     }
 }
 
-/// An object's bytes, as buffers in the order they arrive from the network: a response of
-/// the async interface, or a delivery's stream (``S3ObjectDelivery/body(readAhead:)``).
+/// An object's bytes, as buffers in the order they arrive from the network, read from a
+/// delivery (``S3ObjectDelivery/body(readAhead:)``) that keeps reading ahead of the task.
 public struct S3ObjectBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
-    private enum Source: Sendable {
-        case response(HTTPClientResponse.Body)
-        case delivery(AsyncThrowingStream<ByteBuffer, any Error>, ReadAheadWindow, owner: S3ObjectDelivery)
-    }
-    private let source: Source
-
-    init(response: HTTPClientResponse.Body) {
-        source = .response(response)
-    }
+    private let stream: AsyncThrowingStream<ByteBuffer, any Error>
+    private let window: ReadAheadWindow
+    /// Keeps the GET alive while the body is read (a released delivery cancels it).
+    private let owner: S3ObjectDelivery
 
     init(stream: AsyncThrowingStream<ByteBuffer, any Error>, window: ReadAheadWindow, owner: S3ObjectDelivery) {
-        source = .delivery(stream, window, owner: owner)
+        self.stream = stream
+        self.window = window
+        self.owner = owner
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        fileprivate enum Base {
-            case response(HTTPClientResponse.Body.AsyncIterator)
-            case delivery(AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator, ReadAheadWindow, owner: S3ObjectDelivery)
-        }
-        fileprivate var base: Base
+        fileprivate var base: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+        fileprivate let window: ReadAheadWindow
+        fileprivate let owner: S3ObjectDelivery
 
         public mutating func next() async throws -> ByteBuffer? {
-            switch base {
-            case .response(var iterator):
-                defer { base = .response(iterator) }
-                return try await iterator.next()
-            case .delivery(var iterator, let window, let owner):
-                defer { base = .delivery(iterator, window, owner: owner) }
-                let buffer = try await iterator.next()
-                if let buffer { window.read(buffer.readableBytes) }
-                return buffer
-            }
+            let buffer = try await base.next()
+            if let buffer { window.read(buffer.readableBytes) }
+            return buffer
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        switch source {
-        case .response(let body): AsyncIterator(base: .response(body.makeAsyncIterator()))
-        case .delivery(let stream, let window, let owner): AsyncIterator(base: .delivery(stream.makeAsyncIterator(), window, owner: owner))
-        }
+        AsyncIterator(base: stream.makeAsyncIterator(), window: window, owner: owner)
     }
 
     /// All bytes in one buffer, for small objects; throws `NIOTooManyBytesError` past `maxBytes`.
     public func collect(upTo maxBytes: Int) async throws -> ByteBuffer {
-        if case .response(let body) = source { return try await body.collect(upTo: maxBytes) }
         var all = ByteBuffer()
         for try await var buffer in self {
             guard all.readableBytes + buffer.readableBytes <= maxBytes else { throw NIOTooManyBytesError(maxBytes: maxBytes) }

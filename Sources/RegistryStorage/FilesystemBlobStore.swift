@@ -40,7 +40,7 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
                 let size = try await handle.info().size
                 return FileBlobReader(handle: handle, size: size)
             } catch {
-                try? await handle.close()
+                try? await handle.closeEvenIfCancelled()
                 throw error
             }
         } catch let error as FileSystemError where error.code == .notFound {
@@ -70,7 +70,7 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
     public func checkWritable() async throws {
         let probe = layout.uploadsDirectory.appending(".ready-\(UploadID().value)")
         let handle = try await fileSystem.openFile(forWritingAt: probe, options: .newFile(replaceExisting: false))
-        try await handle.close()
+        try await handle.closeEvenIfCancelled()
         try await fileSystem.removeItem(at: probe, strategy: .platformDefault, recursively: false)
     }
 
@@ -158,10 +158,10 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         do {
             for try await entry in handle.listContents() { names.append(entry.name.string) }
         } catch {
-            try? await handle.close()
+            try? await handle.closeEvenIfCancelled()
             throw error
         }
-        try await handle.close()
+        try await handle.closeEvenIfCancelled()
         return names
     }
 
@@ -209,7 +209,7 @@ public struct FilesystemBlobStore: BlobStore, UploadStore {
         do {
             return FileBlobReader(handle: handle, size: try await handle.info().size)
         } catch {
-            try? await handle.close()
+            try? await handle.closeEvenIfCancelled()
             throw error
         }
     }
@@ -367,14 +367,7 @@ final class FileBlobReader: BlobReader {
     }
 
     func close() async throws {
-        do {
-            try await handle.close()
-        } catch is CancellationError {
-            // NIOFileSystem does not run the close in a cancelled task (a client that went away
-            // cancels its response's task), and a handle dropped open is a fatal error: close
-            // the descriptor here instead.
-            if let descriptor = try? handle.detachUnsafeFileDescriptor() { try? descriptor.close() }
-        }
+        try await handle.closeEvenIfCancelled()
     }
 
     /// How many buffers a chunk sequence reuses in turn: a consumer that holds at most this
@@ -444,6 +437,19 @@ final class FileBlobReader: BlobReader {
         final class Box: @unchecked Sendable {
             var buffer: ByteBuffer
             init(_ buffer: ByteBuffer) { self.buffer = buffer }
+        }
+    }
+}
+
+extension FileHandleProtocol {
+    /// Closes the handle, in a cancelled task too: NIOFileSystem does not run a close there (a
+    /// client that went away, or a shutdown, cancels the task), and a handle dropped open is a
+    /// fatal error, so the descriptor is closed here instead.
+    func closeEvenIfCancelled() async throws {
+        do {
+            try await close()
+        } catch is CancellationError {
+            if let descriptor = try? detachUnsafeFileDescriptor() { try? descriptor.close() }
         }
     }
 }
