@@ -326,7 +326,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistryStorageTests",
-            dependencies: ["RegistryStorage", "RegistryModel"]
+            dependencies: [
+                "RegistryStorage", "RegistryModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ]
         ),
         // One suite of metadata semantics run against every backend: SQLite always, PostgreSQL
         // when REGISTRY_TEST_POSTGRES_URL is set (scripts/engines/start.sh prints it).

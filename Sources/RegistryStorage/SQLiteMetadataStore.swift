@@ -94,9 +94,9 @@ public final class SQLiteMetadataStore: MetadataStore {
             }
             for statement in SQLiteSchema.statements { _ = try await writer.query(statement) }
             _ = try await writer.query("PRAGMA user_version=\(SQLiteSchema.version)")
-            _ = try await writer.query("COMMIT")
+            try await endTransaction("COMMIT", on: writer)
         } catch {
-            _ = try? await writer.query("ROLLBACK")
+            try? await endTransaction("ROLLBACK", on: writer)
             throw error
         }
     }
@@ -150,12 +150,20 @@ public final class SQLiteMetadataStore: MetadataStore {
         _ = try await writer.query("BEGIN IMMEDIATE")
         do {
             let result = try await body(writer)
-            _ = try await writer.query(rollingBack ? "ROLLBACK" : "COMMIT")
+            try await endTransaction(rollingBack ? "ROLLBACK" : "COMMIT", on: writer)
             return result
         } catch {
-            _ = try? await writer.query("ROLLBACK")
+            try? await endTransaction("ROLLBACK", on: writer)
             throw error
         }
+    }
+
+    /// Runs `COMMIT` or `ROLLBACK` even when the calling task is cancelled (a stopping registry's
+    /// are): sqlite-nio's thread pool refuses work from a cancelled task, and a transaction left
+    /// open on the writer connection would make every later `BEGIN` fail ("cannot start a
+    /// transaction within a transaction") until a restart, losing each write after it.
+    static func endTransaction(_ statement: String, on writer: SQLiteConnection) async throws {
+        _ = try await Task { try await writer.query(statement) }.value
     }
 
     static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
