@@ -22,6 +22,11 @@ struct WebUITests {
         return client
     }
 
+    /// alice is an admin; bob may pull team/** and nothing else.
+    static let aliceAdminBobPullsTeam = AccessPolicy(
+        admins: ["alice"], rules: [.init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull])],
+        defaultActions: [])
+
     static func page(_ client: RegistryClient, _ path: String, headers: [(String, String)] = []) async throws -> RegistryClient.Reply {
         try await client.request(.GET, path, headers: headers)
     }
@@ -84,9 +89,7 @@ struct WebUITests {
         let bob = ("Authorization", RobotAccountTests.basic("bob", "bob-pw"))
         try await TestRegistry.with(configure: {
             $0.htpasswd = htpasswd
-            $0.accessPolicy = AccessPolicy(
-                admins: ["alice"], rules: [.init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull])],
-                defaultActions: [])
+            $0.accessPolicy = Self.aliceAdminBobPullsTeam
         }) { client in
             let client = Self.ui(client)
             var admin = client
@@ -121,9 +124,7 @@ struct WebUITests {
         let layer = try await Layer(["file": "x\n"])
         try await TestRegistry.with(configure: {
             $0.htpasswd = htpasswd
-            $0.accessPolicy = AccessPolicy(
-                admins: ["alice"], rules: [.init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull])],
-                defaultActions: [])
+            $0.accessPolicy = Self.aliceAdminBobPullsTeam
         }) { client in
             let client = Self.ui(client)
             var admin = client
@@ -282,9 +283,7 @@ struct WebUITests {
         try await TestRegistry.with(configure: {
             $0.htpasswd = htpasswd
             $0.tokenRealm = "http://127.0.0.1/token"
-            $0.accessPolicy = AccessPolicy(
-                admins: ["alice"], rules: [.init(repositories: RepositoryPattern("team/**"), users: ["bob"], actions: [.pull])],
-                defaultActions: [])
+            $0.accessPolicy = Self.aliceAdminBobPullsTeam
         }) { client in
             let client = Self.ui(client)
             let issued = try await client.request(
