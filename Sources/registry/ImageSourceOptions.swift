@@ -36,9 +36,7 @@ struct ImageSourceOptions: ParsableArguments {
             }
         }
         let address = try parsed.remoteAddress()
-        let client = UpstreamClient(
-            baseURL: address.baseURL, credentials: try MirrorCommand.credentials(credentials),
-            http: try MirrorCommand.httpClient(trusting: ca))
+        let client = try UpstreamClient.commandLine(baseURL: address.baseURL, credentials: credentials, ca: ca)
         return try await body(RemoteImageSource(client: client), address.repository, parsed.reference)
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Logging
 import RegistryMirror
@@ -49,17 +48,7 @@ struct MirrorCommand: AsyncParsableCommand {
     @Option(help: "Write into this storage root instead of a registry (DEST is then a repository name).")
     var root: String?
 
-    @Option(name: .customLong("src-creds"), help: ArgumentHelp("USER:PASSWORD for the source.", valueName: "USER:PASSWORD"))
-    var sourceCredentials: String?
-
-    @Option(name: .customLong("dest-creds"), help: ArgumentHelp("USER:PASSWORD for the destination.", valueName: "USER:PASSWORD"))
-    var destinationCredentials: String?
-
-    @Option(name: .customLong("src-ca"), help: ArgumentHelp("PEM CA certificates to trust for the source's TLS certificate.", valueName: "FILE"))
-    var sourceCA: String?
-
-    @Option(name: .customLong("dest-ca"), help: ArgumentHelp("PEM CA certificates to trust for the destination's TLS certificate.", valueName: "FILE"))
-    var destinationCA: String?
+    @OptionGroup var logins: RegistryLogins
 
     func validate() throws {
         if tags != nil && tagsRegex != nil { throw ValidationError("give --tags or --tags-regex, not both") }
@@ -90,9 +79,7 @@ struct MirrorCommand: AsyncParsableCommand {
             interval = parsed
         }
         let options = Mirror.Options(tags: filter, platform: chosenPlatform, dryRun: dryRun, parallelTransfers: parallel)
-        let sourceClient = UpstreamClient(
-            baseURL: sourceAddress.baseURL, credentials: try Self.credentials(sourceCredentials),
-            http: try Self.httpClient(trusting: sourceCA))
+        let sourceClient = try logins.source(sourceAddress.baseURL)
 
         var logger = Logger(label: "registry")
         logger.logLevel = .warning
@@ -108,9 +95,7 @@ struct MirrorCommand: AsyncParsableCommand {
             try await local.close()
         } else {
             let destinationAddress = try address(destination)
-            let client = UpstreamClient(
-                baseURL: destinationAddress.baseURL, credentials: try Self.credentials(destinationCredentials),
-                http: try Self.httpClient(trusting: destinationCA))
+            let client = try logins.destination(destinationAddress.baseURL)
             let remote = RemoteDestination(
                 client: client, repository: destinationAddress.repository,
                 mountSource: destinationAddress.baseURL == sourceAddress.baseURL ? sourceAddress.repository : nil)
@@ -146,20 +131,6 @@ struct MirrorCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-    }
-
-    static func httpClient(trusting caFile: String?) throws -> HTTPClient {
-        do {
-            return try UpstreamClient.httpClient(trustingCertificatesIn: caFile)
-        } catch {
-            throw ValidationError("cannot read the CA certificates in \(caFile ?? ""): \(error)")
-        }
-    }
-
-    static func credentials(_ text: String?) throws -> UpstreamCredentials? {
-        guard let text else { return nil }
-        guard let colon = text.firstIndex(of: ":") else { throw ValidationError("credentials must be USER:PASSWORD") }
-        return UpstreamCredentials(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
     }
 
     static func duration(_ text: String) -> Duration? {

@@ -33,17 +33,7 @@ struct SquashCommand: AsyncParsableCommand {
     @Option(help: "Read SRC from and write DEST into the registry this YAML configuration names.")
     var config: String?
 
-    @Option(name: .customLong("src-creds"), help: ArgumentHelp("USER:PASSWORD for SRC's registry.", valueName: "USER:PASSWORD"))
-    var sourceCredentials: String?
-
-    @Option(name: .customLong("dest-creds"), help: ArgumentHelp("USER:PASSWORD for DEST's registry.", valueName: "USER:PASSWORD"))
-    var destinationCredentials: String?
-
-    @Option(name: .customLong("src-ca"), help: ArgumentHelp("PEM CA certificates to trust for SRC's registry.", valueName: "FILE"))
-    var sourceCA: String?
-
-    @Option(name: .customLong("dest-ca"), help: ArgumentHelp("PEM CA certificates to trust for DEST's registry.", valueName: "FILE"))
-    var destinationCA: String?
+    @OptionGroup var logins: RegistryLogins
 
     @Flag(help: "Print the report as JSON.")
     var json = false
@@ -63,12 +53,8 @@ struct SquashCommand: AsyncParsableCommand {
             }
         } else {
             let (sourceAddress, destinationAddress) = (try from.remoteAddress(), try to.remoteAddress())
-            let sourceClient = UpstreamClient(
-                baseURL: sourceAddress.baseURL, credentials: try MirrorCommand.credentials(sourceCredentials),
-                http: try MirrorCommand.httpClient(trusting: sourceCA))
-            let destinationClient = UpstreamClient(
-                baseURL: destinationAddress.baseURL, credentials: try MirrorCommand.credentials(destinationCredentials),
-                http: try MirrorCommand.httpClient(trusting: destinationCA))
+            let sourceClient = try logins.source(sourceAddress.baseURL)
+            let destinationClient = try logins.destination(destinationAddress.baseURL)
             let remote = RemoteDestination(client: destinationClient, repository: destinationAddress.repository)
             report = try await ImageSquasher(source: RemoteImageSource(client: sourceClient), destination: remote, workDirectory: work)
                 .squash(from.reference, in: sourceAddress.repository, to: tag)

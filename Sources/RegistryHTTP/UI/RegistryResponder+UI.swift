@@ -73,7 +73,7 @@ extension RegistryResponder {
             for repository in repositories {
                 let figures = repository.figures
                 html.raw("<tr><td>")
-                html.link(figures.name.value, to: "/ui/repository?repository=\(HTML.query(figures.name.value))")
+                html.link(figures.name.value, to: UIPath.repository(figures.name))
                 html.raw("</td><td>\(figures.tags)</td><td>\(figures.manifests)</td><td>")
                 html.text(ByteCount.format(figures.physical))
                 html.raw("</td><td>")
@@ -106,7 +106,7 @@ extension RegistryResponder {
             html.element("h1", repository.value)
             html.raw("<h2>Tags</h2><table><thead><tr><th>tag</th><th>digest</th><th>platforms</th><th>size</th><th>pushed</th><th>pulled</th><th></th></tr></thead><tbody>")
             for (tag, manifest) in rows {
-                let imageLink = "/ui/image?repository=\(HTML.query(repository.value))&digest=\(HTML.query(tag.manifest.description))&tag=\(HTML.query(tag.tag.value))"
+                let imageLink = UIPath.image(repository, digest: tag.manifest, tag: tag.tag)
                 html.raw("<tr><td>")
                 html.link(tag.tag.value, to: imageLink)
                 html.raw("</td><td class=\"digest\">")
@@ -121,7 +121,7 @@ extension RegistryResponder {
                 html.text(UILayout.time(tag.pulledAt))
                 html.raw("</td><td>")
                 if mayDelete {
-                    html.link("delete", to: "/ui/delete?repository=\(HTML.query(repository.value))&tag=\(HTML.query(tag.tag.value))")
+                    html.link("delete", to: UIPath.delete(repository, tag: tag.tag))
                 }
                 html.raw("</td></tr>")
             }
@@ -129,21 +129,21 @@ extension RegistryResponder {
             if tags.isEmpty { html.element("p", "No tags.", attributes: "class=\"muted\"") }
             if tags.count > Self.uiPageSize, let last = rows.last?.0.tag.value {
                 html.raw("<p>")
-                html.link("next page →", to: "/ui/repository?repository=\(HTML.query(repository.value))&after=\(HTML.query(last))")
+                html.link("next page →", to: UIPath.repository(repository, after: last))
                 html.raw("</p>")
             }
             if !untagged.isEmpty {
                 html.raw("<h2>Untagged manifests</h2><table><thead><tr><th>digest</th><th>media type</th><th>pushed</th><th></th></tr></thead><tbody>")
                 for manifest in untagged {
                     html.raw("<tr><td class=\"digest\">")
-                    html.link(manifest.digest.description, to: "/ui/image?repository=\(HTML.query(repository.value))&digest=\(HTML.query(manifest.digest.description))")
+                    html.link(manifest.digest.description, to: UIPath.image(repository, digest: manifest.digest))
                     html.raw("</td><td>")
                     html.text(manifest.mediaType)
                     html.raw("</td><td>")
                     html.text(UILayout.time(manifest.createdAt))
                     html.raw("</td><td>")
                     if mayDelete {
-                        html.link("delete", to: "/ui/delete?repository=\(HTML.query(repository.value))&digest=\(HTML.query(manifest.digest.description))")
+                        html.link("delete", to: UIPath.delete(repository, digest: manifest.digest))
                     }
                     html.raw("</td></tr>")
                 }

@@ -20,7 +20,7 @@ extension RegistryResponder {
         let host = request.headers.first(name: "host") ?? "registry"
         return page(title: "\(repository.value)@\(digest.shortDescription)", identity: identity) { html in
             html.raw("<h1>")
-            html.link(repository.value, to: "/ui/repository?repository=\(HTML.query(repository.value))")
+            html.link(repository.value, to: UIPath.repository(repository))
             html.text(tag.map { ":\($0.value)" } ?? "@\(digest.shortDescription)")
             html.raw("</h1><h2>Pull</h2><pre>")
             if let tag { html.text("docker pull \(host)/\(repository.value):\(tag.value)\n") }
@@ -36,7 +36,7 @@ extension RegistryResponder {
                     html.raw("<tr><td>")
                     html.text(entry.platform + (entry.referenceType.map { " (\($0))" } ?? ""))
                     html.raw("</td><td class=\"digest\">")
-                    html.link(entry.digest.description, to: "/ui/image?repository=\(HTML.query(repository.value))&digest=\(HTML.query(entry.digest.description))")
+                    html.link(entry.digest.description, to: UIPath.image(repository, digest: entry.digest))
                     html.raw("</td><td>")
                     html.text(ByteCount.format(entry.size))
                     html.raw("</td></tr>")
@@ -54,7 +54,7 @@ extension RegistryResponder {
                     html.raw("<tr><td>")
                     html.text(referrer.artifactType ?? referrer.mediaType)
                     html.raw("</td><td class=\"digest\">")
-                    html.link(referrer.digest.description, to: "/ui/image?repository=\(HTML.query(repository.value))&digest=\(HTML.query(referrer.digest.description))")
+                    html.link(referrer.digest.description, to: UIPath.image(repository, digest: referrer.digest))
                     html.raw("</td><td>")
                     html.text(ByteCount.format(referrer.size))
                     html.raw("</td></tr>")
@@ -120,7 +120,7 @@ extension RegistryResponder {
                 if !named.contains(where: { $0.0 == name }) { named.append((name, use)) }
             }
             for (name, use) in named.prefix(5) {
-                html.link(name, to: "/ui/image?repository=\(HTML.query(use.repository.value))&digest=\(HTML.query(use.manifest.description))")
+                html.link(name, to: UIPath.image(use.repository, digest: use.manifest))
                 html.raw(" ")
             }
             if named.count > 5 { html.text("+\(named.count - 5) more") }
@@ -142,7 +142,7 @@ extension RegistryResponder {
     }
 
     static func layerLink(_ layer: LayerDetails, in repository: RepositoryName) -> String {
-        "/ui/layer?repository=\(HTML.query(repository.value))&digest=\(HTML.query(layer.digest.description))"
+        UIPath.layer(repository, digest: layer.digest)
             + (layer.diffID.map { "&diff_id=\(HTML.query($0.description))" } ?? "")
             + "&media_type=\(HTML.query(layer.mediaType))"
     }
@@ -172,9 +172,9 @@ extension RegistryResponder {
             html.raw("<h2>Used by</h2><table><thead><tr><th>repository</th><th>manifest</th><th>tags</th></tr></thead><tbody>")
             for use in document.uses {
                 html.raw("<tr><td>")
-                html.link(use.repository.value, to: "/ui/repository?repository=\(HTML.query(use.repository.value))")
+                html.link(use.repository.value, to: UIPath.repository(use.repository))
                 html.raw("</td><td class=\"digest\">")
-                html.link(use.manifest.description, to: "/ui/image?repository=\(HTML.query(use.repository.value))&digest=\(HTML.query(use.manifest.description))")
+                html.link(use.manifest.description, to: UIPath.image(use.repository, digest: use.manifest))
                 html.raw("</td><td>")
                 html.text(use.tags.map(\.value).joined(separator: ", "))
                 html.raw("</td></tr>")

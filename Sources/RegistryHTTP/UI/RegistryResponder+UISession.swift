@@ -126,7 +126,7 @@ extension RegistryResponder {
         } else {
             reference = .digest(try Digest(validating: parameters["digest"] ?? ""))
         }
-        let back = "/ui/repository?repository=\(HTML.query(repository.value))"
+        let back = UIPath.repository(repository)
         if request.method == .POST {
             guard sessions.isValidCSRFToken(parameters["csrf"] ?? "", for: identity.name) else {
                 throw RegistryError(.denied, message: "the form's token is missing or wrong: open the delete page again")
