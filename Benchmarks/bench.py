@@ -232,9 +232,10 @@ def seed_manifest(server):
     return layer_digest
 
 
-def wrk(server, path, seconds, headers=()):
-    """GET load at 64 connections with Debian's wrk (one thread: the other core serves)."""
-    command = ["wrk", "-t", "1", "-c", "64", "-d", f"{seconds}s", "--latency"]
+def wrk(server, path, seconds, headers=(), connections=64, wrapper=()):
+    """GET load with Debian's wrk (one thread: the other core serves); `wrapper`: the command
+    it runs under (taskset)."""
+    command = [*wrapper, "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     for header in headers:
         command += ["-H", header]
     out = subprocess.run(command + [f"http://127.0.0.1:{server.port}{path}"], capture_output=True, text=True, check=True).stdout
@@ -249,11 +250,13 @@ def wrk(server, path, seconds, headers=()):
 class Bench:
     """registry-bench, the Swift side of the harness: it prints one JSON object per run."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, wrapper=()):
+        """`wrapper`: the command it runs under (taskset)."""
         self.binary = binary
+        self.wrapper = list(wrapper)
 
     def __call__(self, *arguments):
-        result = subprocess.run([self.binary, *map(str, arguments)], capture_output=True, text=True)
+        result = subprocess.run([*self.wrapper, self.binary, *map(str, arguments)], capture_output=True, text=True)
         if result.returncode != 0:
             raise Failure(f"registry-bench {' '.join(map(str, arguments))}: {result.stderr.strip()[-2000:]}")
         return json.loads(result.stdout)
@@ -434,8 +437,10 @@ def main():
     ui.add_argument("--repositories", type=int, default=10_000)
     ui.add_argument("--tags", type=int, default=1_000, help="tags of the one large repository")
     features = parser.add_argument_group("--backend features")
-    features.add_argument("--variants", default="off,metrics,audit,limits,all",
-                          help="which of off, metrics, audit, limits, all to run (comma-separated; off always runs)")
+    features.add_argument("--variants", default="control,metrics,audit,limits,all",
+                          help="which of control, metrics, audit, limits, all to measure against off (comma-separated)")
+    features.add_argument("--push-blobs", type=int, default=1000,
+                          help="blobs per round of the small pushes (and a tenth as many manifests)")
     cluster = parser.add_argument_group("--backend cluster")
     cluster.add_argument("--store", choices=["memstore", "bluestore"], default="bluestore",
                          help="the OSD's object store (scripts/engines/start.sh --store); bluestore keeps the data on disk")

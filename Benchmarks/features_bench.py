@@ -1,34 +1,40 @@
 #!/usr/bin/env python3
 """What the production features cost: our registry with metrics, the audit log and request rate
-limits off, then with each of them on, side by side on the same scenarios, alternating rounds.
+limits off, beside the same registry with each of them on, measured at the same time.
 
     swift build -c release --product registry && swift build -c release --product registry-bench
-    python3 Benchmarks/bench.py --backend features --registry .build/release/registry [--rounds 3] [--variants off,limits]
+    python3 Benchmarks/bench.py --backend features --registry .build/release/registry --rounds 10 \
+        [--variants control,limits] [--load-seconds 2]
 
 Variants (one server each, all on loopback, filesystem + SQLite):
-  off      metrics, audit and rate limits off
-  control  the same as off, in a second server: its ratio to off is the noise floor
+  off      metrics, audit and rate limits off: what every other variant is measured against
+  control  the same as off, in a second server: its cost is the noise floor
   metrics  `GET /metrics` served and scraped once a second during the load
   audit    every pull, push and login recorded in the audit log
   limits   rate limits configured but never hit (rates far above the load)
   all      the three together
 
-Scenarios: GET manifest by tag and GET /v2/ at 64 connections (wrk), HEAD blob (registry-bench
-load), and many small pushes (registry-bench pushes: 4 KiB blobs and manifests, 16 workers). The
-table gives each variant's median and its ratio to `off` (1.00 = no cost; 0.95 = 5 % slower), and
-for each scenario the server's CPU time per request: on two cores shared with the load generator the
-rates move by 10 % between rounds of the same server, the CPU time per request by much less, so
-it is the figure that shows a cost of a few percent.
+Scenarios: GET manifest by tag and GET /v2/ (wrk, 32 connections), HEAD blob (registry-bench
+load), and small pushes (registry-bench pushes: 4 KiB blobs, then manifests, 8 workers).
+
+How: the servers share one core and the load generators the other (taskset). In each round, for
+each scenario and each variant, the same load runs against `off` and against the variant at the
+same moment, so the two see the same machine: whatever the host does to the core (on a shared
+VM the rate of one server moves by 10-40 % from one round to the next) it does to both. The cost
+is the ratio of the two servers' CPU time per request (from /proc) in that window: 1.00 = none,
+1.05 = 5 % more CPU per request. The table gives its median over the rounds with a 95 % interval
+(bootstrap), and the ratio of the two rates in the same windows (0.95 = 5 % fewer requests
+served while the two shared the core). `control` shows what two identical servers differ by.
 """
 import os
+import random
 import shutil
 import statistics
 import tempfile
 import threading
-import time
 import urllib.request
 
-from bench import ACCEPT, Server, seed_manifest, wrk
+from bench import ACCEPT, Bench, Server, seed_manifest, wrk
 from harness import free_port
 
 VARIANTS = {
@@ -82,14 +88,15 @@ rate_limits:
 }
 
 
-def start(binary, work, variant):
+def start(binary, work, variant, wrapper=()):
+    """`wrapper`: the command the server runs under (taskset)."""
     port = free_port()
     config = os.path.join(work, f"{variant}.yaml")
     with open(config, "w") as f:
         f.write(f"http:\n  listen: 127.0.0.1:{port}\nstorage:\n  root: {work}/{variant}\nlog:\n  level: warning\n")
         f.write(VARIANTS[variant])
     env = {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
-    server = Server(variant, [binary, "serve", "--config", config], port, env, os.path.join(work, f"{variant}.log"))
+    server = Server(variant, [*wrapper, binary, "serve", "--config", config], port, env, os.path.join(work, f"{variant}.log"))
     server.scrapes = variant in ("metrics", "all")
     return server
 
@@ -120,70 +127,116 @@ class Scraper:
             self.thread.join()
 
 
+def pinning():
+    """(the servers' core, the load generators' cores): the servers on the last core, the load
+    generators on the others, so that a load generator never takes CPU from the servers it
+    measures. None on a single core."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    return ",".join(map(str, cores[-1:])), ",".join(map(str, cores[:-1]))
+
+
+def at_once(*loads):
+    """Runs the loads (functions returning (rate, requests)) at the same time; their results."""
+    results = [None] * len(loads)
+    failures = []
+
+    def run(index, load):
+        try:
+            results[index] = load()
+        except Exception as error:  # re-raised below, on the calling thread
+            failures.append(error)
+    threads = [threading.Thread(target=run, args=(index, load)) for index, load in enumerate(loads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return results
+
+
+def median_interval(values):
+    """The median and its 95 % bootstrap interval."""
+    generator = random.Random(0)
+    resampled = sorted(statistics.median(generator.choices(values, k=len(values))) for _ in range(2000))
+    return statistics.median(values), resampled[50], resampled[1949]
+
+
 def run(args, bench):
     work = tempfile.mkdtemp(prefix="features-bench-", dir=args.work_dir)
-    servers = []
-    samples = {}
+    cores = pinning()
+    server_wrapper = ["taskset", "-c", cores[0]] if cores else []
+    load_wrapper = ["taskset", "-c", cores[1]] if cores else []
+    bench = Bench(bench.binary, wrapper=load_wrapper)
+    variants = [name for name in dict.fromkeys(args.variants.split(",")) if name in VARIANTS and name != "off"]
+    servers = {}
+    # (scenario, variant) -> per round: (cost, rate ratio); scenario -> off's rates
+    paired, base_rates = {}, {}
     try:
-        chosen = ["off"] + [name for name in args.variants.split(",") if name in VARIANTS and name != "off"]
-        servers = [start(args.registry, work, variant) for variant in chosen]
-        layers = {server.name: seed_manifest(server) for server in servers}
+        for name in ["off"] + variants:
+            servers[name] = start(args.registry, work, name, server_wrapper)
+        layers = {name: seed_manifest(server) for name, server in servers.items()}
 
-        def record(scenario, unit, server, value):
-            samples.setdefault((scenario, unit), {}).setdefault(server.name, []).append(value)
+        def wrk_load(path, *headers):
+            def load(server, round):
+                rate, _ = wrk(server, path, args.load_seconds, headers, connections=32, wrapper=load_wrapper)
+                return rate, rate * float(args.load_seconds)
+            return load
 
+        def head_blob(server, round):
+            result = bench.load(server, f"/v2/bench/small/blobs/{layers[server.name]}", "--method", "HEAD",
+                                "--connections", "32", "--seconds", args.load_seconds)
+            return result["requests_per_s"], result["requests"]
+
+        pushes_made = {}
+
+        def pushes(server, round):
+            # A new seed each time: every push stores new blobs.
+            seed = pushes_made[server.name] = pushes_made.get(server.name, -1) + 1
+            result = bench("pushes", f"http://127.0.0.1:{server.port}", "--seed", seed, "--workers", 8,
+                           "--blobs", args.push_blobs, "--manifests", max(1, args.push_blobs // 10))
+            return result["operations_per_s"], result["operations"]
+
+        scenarios = [
+            ("GET manifest by tag (wrk)", "req/s", wrk_load("/v2/bench/small/manifests/latest", f"Accept: {ACCEPT}")),
+            ("GET /v2/ (wrk)", "req/s", wrk_load("/v2/")),
+            ("HEAD blob (registry-bench)", "req/s", head_blob),
+            ("small pushes (blobs + manifests)", "ops/s", pushes),
+        ]
+        off = servers["off"]
         for round in range(args.rounds):
             print(f"== round {round + 1} of {args.rounds}", flush=True)
-            # Alternate the order from round to round, so no variant always runs first.
-            order = servers if round % 2 == 0 else list(reversed(servers))
-            for server in order:
-                with Scraper(server):
-                    def measured(scenario, unit, load):
-                        """Runs `load` (which returns its rate and how many requests or operations
-                        it made) and records the rate and the server's CPU time per request."""
-                        cpu = server.cpu_seconds()
-                        rate, count = load()
-                        record(scenario, unit, server, rate)
-                        record(scenario, "CPU µs", server, (server.cpu_seconds() - cpu) * 1e6 / count)
-
-                    def wrk_load(path, *headers):
-                        rate, _ = wrk(server, path, args.load_seconds, headers)
-                        return rate, rate * float(args.load_seconds)
-
-                    measured("GET manifest by tag (wrk)", "req/s",
-                             lambda: wrk_load("/v2/bench/small/manifests/latest", f"Accept: {ACCEPT}"))
-                    measured("GET /v2/ (wrk)", "req/s", lambda: wrk_load("/v2/"))
-
-                    def head_blob():
-                        result = bench.load(server, f"/v2/bench/small/blobs/{layers[server.name]}", "--method", "HEAD",
-                                            "--seconds", args.load_seconds)
-                        return result["requests_per_s"], result["requests"]
-                    measured("HEAD blob (registry-bench)", "req/s", head_blob)
-
-                    def pushes():
-                        result = bench("pushes", f"http://127.0.0.1:{server.port}", "--seed", round)
-                        return result["operations_per_s"], result["operations"]
-                    measured("small pushes (blobs + manifests)", "ops/s", pushes)
-                print(f"  {server.name} done", flush=True)
-        rss = {server.name: server.peak_rss_mib() for server in servers}
+            for scenario, _, load in scenarios:
+                for name in variants if round % 2 == 0 else list(reversed(variants)):
+                    other = servers[name]
+                    with Scraper(other):
+                        before = off.cpu_seconds(), other.cpu_seconds()
+                        (off_rate, off_count), (rate, count) = at_once(lambda: load(off, round), lambda: load(other, round))
+                        off_cpu, cpu = off.cpu_seconds() - before[0], other.cpu_seconds() - before[1]
+                    paired.setdefault((scenario, name), []).append(((cpu / count) / (off_cpu / off_count), rate / off_rate))
+                    base_rates.setdefault(scenario, []).append(off_rate)
+        rss = {name: server.peak_rss_mib() for name, server in servers.items()}
     finally:
-        for server in servers:
+        for server in servers.values():
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    names = chosen
     print()
-    print("every round's figure (spread of the same server between rounds: the noise to judge ratios by)")
-    for (scenario, unit), by_variant in samples.items():
-        for name in names:
-            print(f"  {scenario:36} {unit:6} {name:8} " + " ".join(f"{value:8.{1 if unit == 'CPU µs' else 0}f}" for value in by_variant[name]))
+    print("every round's cost (the variant's CPU time per request over off's, measured at the same time)")
+    for (scenario, name), rounds in paired.items():
+        print(f"  {scenario:36} {name:8} " + " ".join(f"{cost:5.3f}" for cost, _ in rounds))
     print()
-    print("medians; in brackets each variant's ratio to `off`: for rates 1.00 = no cost and 0.95 = 5 % slower;")
-    print("for the server's CPU time per request or operation (CPU µs, measured from /proc, steadier than")
-    print("rates on a machine whose cores the load generator shares) 1.00 = no cost and 1.05 = 5 % more CPU")
-    print(f"{'scenario':36} {'unit':6} " + " ".join(f"{name:>16}" for name in names))
-    for (scenario, unit), by_variant in samples.items():
-        medians = {name: statistics.median(values) for name, values in by_variant.items()}
-        cells = [f"{medians[name]:8.{1 if unit == 'CPU µs' else 0}f} ({medians[name] / medians['off']:4.2f})" for name in names]
-        print(f"{scenario:36} {unit:6} " + " ".join(f"{cell:>16}" for cell in cells))
-    print(f"{'peak RSS':36} {'MiB':6} " + " ".join(f"{rss[name]:16.0f}" for name in names))
+    print(f"servers on core {cores[0]}, load generators on {cores[1]}" if cores else "one core: nothing pinned")
+    print("cost: median over the rounds of the variant's CPU time per request over off's (1.00 = none, 1.05 = 5 %")
+    print("more), its 95 % interval in brackets; rate: the variant's rate over off's in the same windows")
+    print(f"{'scenario':36} {'off (shared core)':>18} " + " ".join(f"{name:>30}" for name in variants))
+    for scenario, unit, _ in scenarios:
+        cells = []
+        for name in variants:
+            cost, low, high = median_interval([cost for cost, _ in paired[(scenario, name)]])
+            rate = statistics.median(ratio for _, ratio in paired[(scenario, name)])
+            cells.append(f"{cost:5.3f} ({low:5.3f}-{high:5.3f}) rate {rate:4.2f}")
+        print(f"{scenario:36} {statistics.median(base_rates[scenario]):12.0f} {unit:5} " + " ".join(f"{cell:>30}" for cell in cells))
+    print(f"{'peak RSS (MiB)':36} {rss['off']:18.0f} " + " ".join(f"{rss[name]:30.0f}" for name in variants))

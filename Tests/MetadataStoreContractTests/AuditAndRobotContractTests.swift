@@ -48,6 +48,27 @@ struct AuditAndRobotContractTests {
         }
     }
 
+    /// A client chooses its user agent and its user name: quotes, backslashes, control
+    /// characters and any Unicode must come back as they were sent, and a large batch keeps
+    /// the order its records were taken in.
+    @Test(arguments: MetadataBackend.available)
+    func clientChosenTextComesBackExactlyAndABatchKeepsItsOrder(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { (store: any StoreUnderTest) async throws in
+            let now = Self.time(0, from: Date())
+            let hostile = "say \"hi\" \\ back\\slash\n\r\t\u{01}\u{1F}\u{7F} é 漢字 🐳 ],[null"
+            var odd = AuditRecord(
+                time: now, user: "\"quoted\\user\"", isRobot: false, address: "::1", userAgent: hostile, action: "pull",
+                repository: "team/app", reference: "sha256:" + String(repeating: "a", count: 64), status: 404)
+            try await store.appendAuditRecords(
+                [odd] + (0..<2500).map { Self.record("user\($0)", "pull", "r/\($0 % 7)", at: now) })
+            let stored = try await store.auditRecords(AuditQuery(limit: 3000))
+            #expect(stored.count == 2501)
+            odd.id = stored.first?.id
+            #expect(stored.first == odd)
+            #expect(stored.dropFirst().map(\.user) == (0..<2500).map { "user\($0)" })
+        }
+    }
+
     @Test(arguments: MetadataBackend.available)
     func pruningDeletesOnlyRecordsOlderThanTheCutoff(_ backend: MetadataBackend) async throws {
         try await backend.withStore { (store: any StoreUnderTest) async throws in
