@@ -180,19 +180,19 @@ def run(args, bench):
         layers = {name: seed_manifest(server) for name, server in servers.items()}
 
         def wrk_load(path, *headers):
-            def load(server, round):
+            def load(server):
                 rate, _ = wrk(server, path, args.load_seconds, headers, connections=32, wrapper=load_wrapper)
                 return rate, rate * float(args.load_seconds)
             return load
 
-        def head_blob(server, round):
+        def head_blob(server):
             result = bench.load(server, f"/v2/bench/small/blobs/{layers[server.name]}", "--method", "HEAD",
                                 "--connections", "32", "--seconds", args.load_seconds)
             return result["requests_per_s"], result["requests"]
 
         pushes_made = {}
 
-        def pushes(server, round):
+        def pushes(server):
             # A new seed each time: every push stores new blobs.
             seed = pushes_made[server.name] = pushes_made.get(server.name, -1) + 1
             result = bench("pushes", f"http://127.0.0.1:{server.port}", "--seed", seed, "--workers", 8,
@@ -213,7 +213,7 @@ def run(args, bench):
                     other = servers[name]
                     with Scraper(other):
                         before = off.cpu_seconds(), other.cpu_seconds()
-                        (off_rate, off_count), (rate, count) = at_once(lambda: load(off, round), lambda: load(other, round))
+                        (off_rate, off_count), (rate, count) = at_once(lambda: load(off), lambda: load(other))
                         off_cpu, cpu = off.cpu_seconds() - before[0], other.cpu_seconds() - before[1]
                     paired.setdefault((scenario, name), []).append(((cpu / count) / (off_cpu / off_count), rate / off_rate))
                     base_rates.setdefault(scenario, []).append(off_rate)
