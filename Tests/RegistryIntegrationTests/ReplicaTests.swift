@@ -182,11 +182,13 @@ struct ReplicaTests {
                 #expect(served == RegistryClient.digest(manifest).description, "round \(round)")
                 delays.append(ContinuousClock.now - moved)
             }
-            // Within a second as a rule (the median); a round on a machine busy with the rest of
-            // the suite may be scheduled late, but never by much. The cluster suite measures the
-            // same on an idle machine (scripts/interop/cluster.py).
+            // Within a second as a rule: the median, and all rounds but one. The suite runs its
+            // tests in parallel on a machine with few cores, so one round may be scheduled late
+            // (CI saw 1.7 s once, in the same round of both cases at the same moment); a second
+            // late round, or any round past the 3 s above, is a fault of ours. The cluster suite
+            // measures the same on an idle machine (scripts/interop/cluster.py).
             #expect(delays.sorted()[delays.count / 2] <= .seconds(1), "\(delays)")
-            #expect(delays.allSatisfy { $0 <= .milliseconds(1500) }, "\(delays)")
+            #expect(delays.filter { $0 > .seconds(1) }.count <= 1, "\(delays)")
         }
     }
 
