@@ -25,6 +25,8 @@ public final class SQLiteMetadataStore: MetadataStore {
     private let threadPool: NIOThreadPool
     /// The database file; job claims are files beside it.
     let path: String
+    /// The audit contexts this process knows the ids of.
+    let auditContextIDs = AuditContextIDs()
 
     private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], watcher: SQLiteConnection, threadPool: NIOThreadPool) {
         self.path = path

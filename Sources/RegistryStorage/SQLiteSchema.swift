@@ -1,6 +1,6 @@
 /// The metadata schema. Every listing the API offers is served by a primary key or an index.
 enum SQLiteSchema {
-    static let version = 5
+    static let version = 6
 
     /// Brings a database made by an older version up to date, keyed by the version it has.
     static let migrations: [Int: [String]] = [
@@ -12,7 +12,81 @@ enum SQLiteSchema {
         3: [],
         // 5: `layer_facts` (created by `statements`).
         4: [],
+        // 6: the audit log's records become a time and a context each (`audit_entries`,
+        // `audit_contexts`); a version 3 database has no `audit_log` yet, hence its creation.
+        5: [oldAuditLog] + auditLog + [
+            """
+            INSERT INTO audit_contexts (user_name, robot, address, user_agent, action, repository, reference, status, last_at)
+            SELECT user_name, robot, address, user_agent, action, repository, reference, status, max(at) FROM audit_log
+            GROUP BY user_name, robot, address, user_agent, action, repository, reference, status
+            """,
+            """
+            INSERT INTO audit_entries (id, at, context_id)
+            SELECT l.id, l.at, c.id FROM audit_log l JOIN audit_contexts c
+            ON c.reference IS l.reference AND c.repository IS l.repository AND c.action = l.action
+                AND c.user_name IS l.user_name AND c.address = l.address AND c.user_agent = l.user_agent
+                AND c.status = l.status AND c.robot = l.robot
+            """,
+            "DROP TABLE audit_log",
+        ],
     ]
+
+    /// The audit log (`AuditLogStore`). An audit log repeats itself: the same clients pull the
+    /// same things again and again. So a record is its time and the id of its context (who,
+    /// from where, with which client, did what to what, and how it ended), each distinct
+    /// context stored once: a batch then inserts two integers per record instead of nine
+    /// values, most of them text. An entry's id (a rowid) is the paging cursor; `at` serves
+    /// `--since` and pruning. A context's `last_at` is at least the time of every entry that
+    /// refers to it, so pruning deletes the contexts whose `last_at` is past the cutoff.
+    /// AUTOINCREMENT on both: an id is never reused, even once every row is deleted, so a
+    /// paging cursor never skips a new entry, and an id a process cached for a context that
+    /// was deleted since can never name another one.
+    static let auditLog: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS audit_contexts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_name TEXT,
+            robot INTEGER NOT NULL,
+            address TEXT NOT NULL,
+            user_agent TEXT NOT NULL,
+            action TEXT NOT NULL,
+            repository TEXT,
+            reference TEXT,
+            status INTEGER NOT NULL,
+            last_at INTEGER NOT NULL
+        )
+        """,
+        // Finding contexts by their values: once per process for each (then its id is cached).
+        """
+        CREATE INDEX IF NOT EXISTS audit_contexts_by_value
+        ON audit_contexts(reference, repository, action, user_name, address, user_agent, status, robot)
+        """,
+        "CREATE INDEX IF NOT EXISTS audit_contexts_by_last_use ON audit_contexts(last_at)",
+        """
+        CREATE TABLE IF NOT EXISTS audit_entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            context_id INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS audit_entries_by_time ON audit_entries(at)",
+    ]
+
+    /// Schema version 5's audit log: one row per record, every value in it.
+    private static let oldAuditLog = """
+        CREATE TABLE IF NOT EXISTS audit_log (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            user_name TEXT,
+            robot INTEGER NOT NULL,
+            address TEXT NOT NULL,
+            user_agent TEXT NOT NULL,
+            action TEXT NOT NULL,
+            repository TEXT,
+            reference TEXT,
+            status INTEGER NOT NULL
+        )
+        """
 
     static let statements: [String] = [
         """
@@ -114,23 +188,6 @@ enum SQLiteSchema {
             delivered_through INTEGER NOT NULL
         ) WITHOUT ROWID
         """,
-        // The audit log (`AuditLogStore`): one row per recorded request, pruned by age. The id
-        // (a rowid) is the paging cursor; `at` serves `--since` and pruning.
-        """
-        CREATE TABLE IF NOT EXISTS audit_log (
-            id INTEGER PRIMARY KEY,
-            at INTEGER NOT NULL,
-            user_name TEXT,
-            robot INTEGER NOT NULL,
-            address TEXT NOT NULL,
-            user_agent TEXT NOT NULL,
-            action TEXT NOT NULL,
-            repository TEXT,
-            reference TEXT,
-            status INTEGER NOT NULL
-        )
-        """,
-        "CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log(at)",
         // What verifying a layer found (`ImageCatalogStore`), by distribution digest.
         """
         CREATE TABLE IF NOT EXISTS layer_facts (
@@ -153,7 +210,7 @@ enum SQLiteSchema {
             disabled INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID
         """,
-    ]
+    ] + auditLog
 
     /// Made on the writer connection each time it opens (temporary objects, not part of the
     /// schema): finishing an upload is one `INSERT` into `finished_uploads`, whose trigger
@@ -177,6 +234,21 @@ enum SQLiteSchema {
                 SELECT id, NEW.digest, NEW.finished_at FROM repositories WHERE name = NEW.repository
                 ON CONFLICT DO UPDATE SET created_at = excluded.created_at;
         END
+        """,
+        // The contexts of a batch of audit records that the writer has no id for, to be found
+        // or made all at once (`SQLiteMetadataStore.appendAuditRecords`).
+        """
+        CREATE TEMP TABLE audit_new_contexts (
+            slot INTEGER PRIMARY KEY,
+            reference TEXT,
+            repository TEXT,
+            action TEXT NOT NULL,
+            user_name TEXT,
+            address TEXT NOT NULL,
+            user_agent TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            robot INTEGER NOT NULL
+        )
         """,
     ]
 }

@@ -49,8 +49,8 @@ struct AuditAndRobotContractTests {
     }
 
     /// A client chooses its user agent and its user name: quotes, backslashes, control
-    /// characters and any Unicode must come back as they were sent, and a large batch keeps
-    /// the order its records were taken in.
+    /// characters and any Unicode must come back as they were sent, byte for byte, and a large
+    /// batch keeps the order its records were taken in.
     @Test(arguments: MetadataBackend.available)
     func clientChosenTextComesBackExactlyAndABatchKeepsItsOrder(_ backend: MetadataBackend) async throws {
         try await backend.withStore { (store: any StoreUnderTest) async throws in
@@ -59,13 +59,21 @@ struct AuditAndRobotContractTests {
             var odd = AuditRecord(
                 time: now, user: "\"quoted\\user\"", isRobot: false, address: "::1", userAgent: hostile, action: "pull",
                 repository: "team/app", reference: "sha256:" + String(repeating: "a", count: 64), status: 404)
+            // The same text to Swift's `==`, not in its bytes: each must come back as sent.
+            let (composed, decomposed) = ("caf\u{E9}/1", "cafe\u{301}/1")
+            let accents = [composed, decomposed].map {
+                AuditRecord(
+                    time: now, user: nil, isRobot: false, address: "::1", userAgent: $0, action: "pull", repository: "team/app",
+                    reference: "v1", status: 200)
+            }
             try await store.appendAuditRecords(
-                [odd] + (0..<2500).map { Self.record("user\($0)", "pull", "r/\($0 % 7)", at: now) })
+                [odd] + (0..<2500).map { Self.record("user\($0)", "pull", "r/\($0 % 7)", at: now) } + accents)
             let stored = try await store.auditRecords(AuditQuery(limit: 3000))
-            #expect(stored.count == 2501)
+            #expect(stored.count == 2503)
             odd.id = stored.first?.id
             #expect(stored.first == odd)
-            #expect(stored.dropFirst().map(\.user) == (0..<2500).map { "user\($0)" })
+            #expect(stored.dropFirst().prefix(2500).map(\.user) == (0..<2500).map { "user\($0)" })
+            #expect(stored.suffix(2).map { Array($0.userAgent.utf8) } == [Array(composed.utf8), Array(decomposed.utf8)])
         }
     }
 
@@ -79,6 +87,29 @@ struct AuditAndRobotContractTests {
             #expect(try await store.pruneAuditRecords(before: now.addingTimeInterval(-3600)) == 5)
             #expect(try await store.auditRecords(AuditQuery(limit: 10)).map(\.user) == ["new"])
             #expect(try await store.pruneAuditRecords(before: now.addingTimeInterval(-3600)) == 0)
+        }
+    }
+
+    /// A store may keep what it wrote before in memory (the SQLite log caches the ids of the
+    /// contexts its records share); another process's pruning may delete it meanwhile, and that
+    /// process may write records of its own. Records appended after that must all come back as
+    /// they were.
+    @Test(arguments: MetadataBackend.available)
+    func recordsAppendedAfterAnotherProcessPrunedTheirKindAllComeBack(_ backend: MetadataBackend) async throws {
+        try await backend.withStores(count: 2) { stores in
+            let (writer, pruner) = (stores[0], stores[1])
+            let now = Self.time(0, from: Date())
+            try await writer.appendAuditRecords([Self.record("alice", "pull", "team/app", at: Self.time(86400, from: now))])
+            #expect(try await pruner.pruneAuditRecords(before: now.addingTimeInterval(-3600)) == 1)
+            try await pruner.appendAuditRecords([Self.record("bob", "push", "team/app", at: now)])
+            try await writer.appendAuditRecords([
+                Self.record("alice", "pull", "team/app", at: now), Self.record("carol", "pull", "team/app", at: now),
+                Self.record("alice", "pull", "team/app", at: now),
+            ])
+            let stored = try await pruner.auditRecords(AuditQuery(limit: 10))
+            #expect(stored.map(\.user) == ["bob", "alice", "carol", "alice"])
+            #expect(stored.map(\.action) == ["push", "pull", "pull", "pull"])
+            #expect(stored.allSatisfy { $0.time == now && $0.repository == "team/app" })
         }
     }
 
