@@ -232,10 +232,12 @@ def seed_manifest(server):
     return layer_digest
 
 
-def wrk(server, path, seconds, headers=(), connections=64, wrapper=()):
+def wrk(server, path, seconds, headers=(), connections=64, wrapper=(), script=None):
     """GET load with Debian's wrk (one thread: the other core serves); `wrapper`: the command
-    it runs under (taskset)."""
+    it runs under (taskset); `script`: a Lua file that chooses each request (see wrk's SCRIPTING)."""
     command = [*wrapper, "wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    if script:
+        command += ["-s", script]
     for header in headers:
         command += ["-H", header]
     out = subprocess.run(command + [f"http://127.0.0.1:{server.port}{path}"], capture_output=True, text=True, check=True).stdout
