@@ -61,9 +61,10 @@ def normalize(database):
         connection.execute(f"UPDATE {table} SET " + ", ".join(f"{c} = 0" for c in columns))
     connection.execute("UPDATE tags SET pulled_at = NULL")
     # The audit log of the script's own pushes: times, ports and user agents differ at every run.
-    connection.execute("DELETE FROM audit_log")
+    for table in ("audit_entries", "audit_contexts"):
+        connection.execute(f"DELETE FROM {table}")
     if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
-        connection.execute("DELETE FROM sqlite_sequence WHERE name = 'audit_log'")
+        connection.execute("DELETE FROM sqlite_sequence WHERE name IN ('audit_entries', 'audit_contexts')")
     connection.commit()
     connection.execute("PRAGMA journal_mode=DELETE")
     connection.execute("VACUUM")
