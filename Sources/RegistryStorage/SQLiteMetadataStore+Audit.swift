@@ -73,11 +73,8 @@ extension SQLiteMetadataStore: AuditLogStore {
         return alive
     }
 
-    /// Contexts compared value by value, `NULL`s equal (`IS`), text byte by byte.
-    private static let sameContext = """
-        c.reference IS n.reference AND c.repository IS n.repository AND c.action = n.action AND c.user_name IS n.user_name
-        AND c.address = n.address AND c.user_agent = n.user_agent AND c.status = n.status AND c.robot = n.robot
-        """
+    /// A stored context `c` that is the new one `n`.
+    private static let sameContext = SQLiteSchema.sameAuditContext("c", "n")
 
     /// The ids of `contexts` (distinct), found or made, through the writer connection's
     /// temporary table `audit_new_contexts`: a few statements whatever their number (a

@@ -22,10 +22,7 @@ enum SQLiteSchema {
             """,
             """
             INSERT INTO audit_entries (id, at, context_id)
-            SELECT l.id, l.at, c.id FROM audit_log l JOIN audit_contexts c
-            ON c.reference IS l.reference AND c.repository IS l.repository AND c.action = l.action
-                AND c.user_name IS l.user_name AND c.address = l.address AND c.user_agent = l.user_agent
-                AND c.status = l.status AND c.robot = l.robot
+            SELECT l.id, l.at, c.id FROM audit_log l JOIN audit_contexts c ON \(sameAuditContext("c", "l"))
             """,
             "DROP TABLE audit_log",
         ],
@@ -37,7 +34,7 @@ enum SQLiteSchema {
     /// context stored once: a batch then inserts two integers per record instead of nine
     /// values, most of them text. An entry's id (a rowid) is the paging cursor; `at` serves
     /// `--since` and pruning. A context's `last_at` is at least the time of every entry that
-    /// refers to it, so pruning deletes the contexts whose `last_at` is past the cutoff.
+    /// refers to it, so pruning deletes the contexts whose `last_at` is older than the cutoff.
     /// AUTOINCREMENT on both: an id is never reused, even once every row is deleted, so a
     /// paging cursor never skips a new entry, and an id a process cached for a context that
     /// was deleted since can never name another one.
@@ -71,6 +68,16 @@ enum SQLiteSchema {
         """,
         "CREATE INDEX IF NOT EXISTS audit_entries_by_time ON audit_entries(at)",
     ]
+
+    /// The condition that rows `a` and `b` (of `audit_contexts`, or of a table with its value
+    /// columns) hold the same context: value by value, `NULL`s equal (`IS`), text byte by byte.
+    static func sameAuditContext(_ a: String, _ b: String) -> String {
+        """
+        \(a).reference IS \(b).reference AND \(a).repository IS \(b).repository AND \(a).action = \(b).action \
+        AND \(a).user_name IS \(b).user_name AND \(a).address = \(b).address AND \(a).user_agent = \(b).user_agent \
+        AND \(a).status = \(b).status AND \(a).robot = \(b).robot
+        """
+    }
 
     /// Schema version 5's audit log: one row per record, every value in it.
     private static let oldAuditLog = """
