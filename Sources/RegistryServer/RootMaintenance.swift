@@ -67,12 +67,13 @@ public struct RootMaintenance: Sendable {
     }
 
     /// `registry gc`: the configured retention rules and grace period, with these overrides.
-    public func collectGarbage(deleteUntagged: Bool, dryRun: Bool, json: Bool) async throws -> String {
+    /// The grace period counts back from `now` (tests move it instead of waiting it out).
+    public func collectGarbage(deleteUntagged: Bool, dryRun: Bool, json: Bool, now: Date = Date()) async throws -> String {
         var options = configuration.garbageCollectionOptions
         options.deleteUntagged = options.deleteUntagged || deleteUntagged
         options.dryRun = dryRun
         let collector = GarbageCollector(metadata: database, blobs: storage.blobs, logger: logger)
-        let report = try await claiming(GarbageCollectionService.job) { [options] in try await collector.collect(options) }
+        let report = try await claiming(GarbageCollectionService.job) { [options] in try await collector.collect(options, now: now) }
         if json { return try Self.json(GarbageCollectionSummary(report)) }
         var lines = ["garbage collection\(dryRun ? " (dry run: nothing deleted)" : "") of \(registryName)"]
         lines += Self.describe(report.result, verb: dryRun ? "would delete" : "deleted")

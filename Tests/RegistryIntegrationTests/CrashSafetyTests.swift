@@ -89,25 +89,29 @@ struct CrashSafetyTests {
     }
 
     @Test func aBlobHEADedJustBeforeACollectionInAnotherProcessSurvivesIt() async throws {
-        // Long enough that the HEADs are still inside it when the collection runs, on a machine
-        // busy with the whole suite (with 2 s, a slow moment between them made the test fail).
-        let grace: Duration = .seconds(8)
+        let graceSeconds = 3600.0
+        let grace: Duration = .seconds(graceSeconds)
         try await TestRegistry.with(configure: { $0.gcGracePeriod = grace; $0.gcInterval = nil }) { client in
             let config = Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.utf8)
             let layer = RegistryClient.randomBytes(4096)
             let configDigest = try await client.pushBlob(config, to: "team/app")
             let layerDigest = try await client.pushBlob(layer, to: "team/app")
-            // Both uploads are now older than the grace period: only the HEADs keep them.
-            try await Task.sleep(for: grace + .milliseconds(1500))
+            // Past the recorder's 1 s coalescing window: the HEADs must write a use of their own.
+            try await Task.sleep(for: .milliseconds(2500))
+            let headed = Date()
             for digest in [configDigest, layerDigest] {
                 #expect(try await client.request(.HEAD, "/v2/team/app/blobs/\(digest)").status == .ok)
             }
-            // `registry gc` on the same root, from outside the server.
+            // `registry gc` on the same root, from outside the server, as if the whole grace period
+            // had passed since just before the HEADs. The uploads are older than that by 2.5 s:
+            // only the HEADs keep the blobs. (Moving the collection's clock, not sleeping, keeps a
+            // stall of the busy machine between the HEADs and the collection from mattering.)
             var configuration = RegistryConfiguration()
             configuration.root = client.registry.root
             configuration.gcGracePeriod = grace
             let maintenance = try await RootMaintenance.open(configuration, logger: Self.quiet)
-            _ = try await maintenance.collectGarbage(deleteUntagged: false, dryRun: false, json: true)
+            _ = try await maintenance.collectGarbage(
+                deleteUntagged: false, dryRun: false, json: true, now: headed.addingTimeInterval(graceSeconds))
             try await maintenance.close()
 
             let manifest = try RegistryClient.json([

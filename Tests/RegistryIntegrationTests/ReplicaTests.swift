@@ -178,14 +178,15 @@ struct ReplicaTests {
                     served = try await b.request(.HEAD, "/v2/team/app/manifests/moving").header("Docker-Content-Digest")
                     if served == RegistryClient.digest(manifest).description { break }
                     try await Task.sleep(for: .milliseconds(20))
-                } while ContinuousClock.now - moved < .seconds(3)
+                } while ContinuousClock.now - moved < .seconds(10)
                 #expect(served == RegistryClient.digest(manifest).description, "round \(round)")
                 delays.append(ContinuousClock.now - moved)
             }
             // Within a second as a rule: the median, and all rounds but one. The suite runs its
             // tests in parallel on a machine with few cores, so one round may be scheduled late
             // (CI saw 1.7 s once, in the same round of both cases at the same moment); a second
-            // late round, or any round past the 3 s above, is a fault of ours. The cluster suite
+            // late round, or a round that never sees the tag move, is a fault of ours (CI has also
+            // seen the whole process stall for 4 s, hence the 10 s above). The cluster suite
             // measures the same on an idle machine (scripts/interop/cluster.py).
             #expect(delays.sorted()[delays.count / 2] <= .seconds(1), "\(delays)")
             #expect(delays.filter { $0 > .seconds(1) }.count <= 1, "\(delays)")

@@ -35,9 +35,24 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// What ``receiveUntilClosed(limit:)`` read, and whether the peer closed the connection
+    /// (rather than the socket's 10 s receive timeout running out or the limit being reached).
+    struct Received {
+        var bytes: [UInt8]
+        var closedByPeer: Bool
+    }
+
     /// Reads until the peer closes or `limit` bytes arrived, on a dispatch thread: blocking a
     /// thread of Swift's small cooperative pool could starve the in-process server under test.
     func receive(limit: Int = 1 << 20) async -> [UInt8] {
+        await receiveUntilClosed(limit: limit).bytes
+    }
+
+    /// Like ``receive(limit:)``, telling also how the reading ended. Tests of the server closing
+    /// a connection check `closedByPeer` instead of a wall-clock bound: on a machine busy with
+    /// the whole suite, the thread that reads may start seconds late, and a close that happened
+    /// on time then looks late.
+    func receiveUntilClosed(limit: Int = 1 << 20) async -> Received {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(returning: self.receiveBlocking(limit: limit))
@@ -45,15 +60,18 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    private func receiveBlocking(limit: Int) -> [UInt8] {
+    private func receiveBlocking(limit: Int) -> Received {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while result.count < limit {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { break }
+            // 0: an orderly close; -1 with EAGAIN: the receive timeout; ECONNRESET: a reset,
+            // which is the peer closing too.
+            if count == 0 { return Received(bytes: result, closedByPeer: true) }
+            if count < 0 { return Received(bytes: result, closedByPeer: errno == ECONNRESET) }
             result += buffer[0..<count]
         }
-        return result
+        return Received(bytes: result, closedByPeer: false)
     }
 
     func close() {
