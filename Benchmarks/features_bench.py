@@ -6,7 +6,7 @@ limits off, beside the same registry with each of them on, measured at the same 
     python3 Benchmarks/bench.py --backend features --registry .build/release/registry --rounds 10 \
         [--variants control,limits] [--load-seconds 2]
 
-Variants (one server each, all on loopback, filesystem + SQLite):
+Variants (one server each, started afresh every round, all on loopback, filesystem + SQLite):
   off      metrics, audit and rate limits off: what every other variant is measured against
   control  the same as off, in a second server: its cost is the noise floor
   metrics  `GET /metrics` served and scraped once a second during the load
@@ -27,6 +27,9 @@ is the ratio of the two servers' CPU time per request (from /proc) in that windo
 1.05 = 5 % more CPU per request. The table gives its median over the rounds with a 95 % interval
 (bootstrap), and the ratio of the two rates in the same windows (0.95 = 5 % fewer requests
 served while the two shared the core). `control` shows what two identical servers differ by.
+Every round starts new server processes (seeded, warmed up by a second of pulls and one round of
+pushes): one process of a binary can run a percent or two faster or slower than another for its
+whole life, which a pair kept for the whole run would report as cost.
 """
 import json
 import os
@@ -167,7 +170,7 @@ NOISE_FLOOR = 0.03
 def pull_script(server, work):
     """A wrk script for `server` that asks, over and over, what `docker pull` of the seeded image
     asks: the manifest by tag, then its config blob, then its layer."""
-    path = os.path.join(work, f"{server.name}-pull.lua")
+    path = os.path.join(work, f"{server.name}-{server.port}-pull.lua")
     if os.path.exists(path):
         return path
     base = "/v2/bench/small"
@@ -200,13 +203,10 @@ def run(args, bench):
     load_wrapper = ["taskset", "-c", cores[1]] if cores else []
     bench = Bench(bench.binary, wrapper=load_wrapper)
     variants = [name for name in dict.fromkeys(args.variants.split(",")) if name in VARIANTS and name != "off"]
-    servers = {}
+    servers, layers, rss = {}, {}, {}
     # (scenario, variant) -> per round: (cost, rate ratio); scenario -> off's rates
     paired, base_rates = {}, {}
     try:
-        for name in ["off"] + variants:
-            servers[name] = start(args.registry, work, name, server_wrapper)
-        layers = {name: seed_manifest(server) for name, server in servers.items()}
 
         def wrk_load(path, *headers):
             def load(server):
@@ -240,9 +240,25 @@ def run(args, bench):
             ("HEAD blob (registry-bench)", "req/s", head_blob),
             ("small pushes (blobs + manifests)", "ops/s", pushes),
         ]
-        off = servers["off"]
         for round in range(args.rounds):
             print(f"== round {round + 1} of {args.rounds}", flush=True)
+            # Fresh processes every round: two processes of one binary and configuration differ
+            # by a percent or two for as long as they run (where their memory landed, their
+            # hash seeds), which one pair of processes for the whole run would count as cost.
+            for server in servers.values():
+                rss[server.name] = max(rss.get(server.name, 0), server.peak_rss_mib())
+                server.stop()
+            for name in ["off"] + variants:
+                root = os.path.join(work, f"round-{round}")
+                os.makedirs(root, exist_ok=True)
+                servers[name] = start(args.registry, root, name, server_wrapper)
+                layers[name] = seed_manifest(servers[name])
+            # A new server's first pushes cost more (its files and database grow): each pushes once
+            # before it is measured, as `off` has by its second pairing.
+            for server in servers.values():
+                wrk(server, "/v2/bench/small/manifests/latest", "1", [f"Accept: {ACCEPT}"], connections=32, wrapper=load_wrapper)
+                pushes(server)
+            off = servers["off"]
             for scenario, _, load in scenarios:
                 for name in variants if round % 2 == 0 else list(reversed(variants)):
                     other = servers[name]
@@ -252,7 +268,8 @@ def run(args, bench):
                         off_cpu, cpu = off.cpu_seconds() - before[0], other.cpu_seconds() - before[1]
                     paired.setdefault((scenario, name), []).append(((cpu / count) / (off_cpu / off_count), rate / off_rate))
                     base_rates.setdefault(scenario, []).append(off_rate)
-        rss = {name: server.peak_rss_mib() for name, server in servers.items()}
+        for server in servers.values():
+            rss[server.name] = max(rss.get(server.name, 0), server.peak_rss_mib())
     finally:
         for server in servers.values():
             server.stop()

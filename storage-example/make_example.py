@@ -61,10 +61,11 @@ def normalize(database):
         connection.execute(f"UPDATE {table} SET " + ", ".join(f"{c} = 0" for c in columns))
     connection.execute("UPDATE tags SET pulled_at = NULL")
     # The audit log of the script's own pushes: times, ports and user agents differ at every run.
-    for table in ("audit_entries", "audit_contexts"):
+    for table in ("audit_runs", "audit_contexts"):
         connection.execute(f"DELETE FROM {table}")
+    connection.execute("UPDATE audit_sequence SET next_id = 1")
     if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
-        connection.execute("DELETE FROM sqlite_sequence WHERE name IN ('audit_entries', 'audit_contexts')")
+        connection.execute("DELETE FROM sqlite_sequence WHERE name = 'audit_contexts'")
     connection.commit()
     connection.execute("PRAGMA journal_mode=DELETE")
     connection.execute("VACUUM")

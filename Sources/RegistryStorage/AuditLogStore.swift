@@ -66,7 +66,8 @@ public struct AuditQuery: Sendable, Equatable {
     }
 }
 
-/// Where the audit log is kept (the metadata database, table `audit_log`). Appends come in
+/// Where the audit log is kept: the metadata database (`audit_log` on PostgreSQL, `audit_contexts`
+/// and `audit_runs` on SQLite). Appends come in
 /// batches from one recorder per process; they take no part in the registry's write rules, so
 /// backends may write them outside the registry's write lock.
 public protocol AuditLogStore: Sendable {

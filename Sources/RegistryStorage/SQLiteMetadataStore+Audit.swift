@@ -1,19 +1,22 @@
 import Foundation
+import NIOCore
 import SQLiteNIO
 
-/// The audit log on SQLite: each record is an entry (its time and a context id), each distinct
-/// context stored once (see `SQLiteSchema.auditLog`). A batch is one transaction: the contexts
-/// it uses, found or made, then multi-row inserts of two integers per record. Pruning deletes
-/// in slices so that it never holds the write lock for long.
+/// The audit log on SQLite: each distinct context stored once, the records of one context that
+/// one batch writes in one row (see `SQLiteSchema.auditRuns`). A batch is one transaction: the
+/// contexts it uses, found or made, its ids, then its runs. Pruning deletes in slices so that it
+/// never holds the write lock for long.
 extension SQLiteMetadataStore: AuditLogStore {
-    /// Entries per `INSERT` (two values each, well under SQLite's limit of bound parameters).
-    private static let auditEntriesPerStatement = 250
+    /// Runs per `INSERT` (eight values each, well under SQLite's limit of bound parameters).
+    private static let auditRunsPerStatement = 100
     /// Context ids per check that they still exist.
     private static let auditContextsPerCheck = 500
     /// Contexts per `INSERT` into the table of those to find (nine values each).
     private static let auditContextsPerInsert = 100
-    /// Entries deleted per pruning transaction.
-    private static let auditPruneSlice = 10_000
+    /// Runs deleted per pruning transaction.
+    private static let auditPruneSlice = 1000
+    /// Runs read per query while listing.
+    private static let auditRunsPerRead = 32
 
     public func appendAuditRecords(_ records: [AuditRecord]) async throws {
         guard !records.isEmpty else { return }
@@ -21,22 +24,53 @@ extension SQLiteMetadataStore: AuditLogStore {
         let known = auditContextIDs.lookUp(batch.contexts)
         let ids = try await transaction { db in
             let ids = try await Self.contextIDs(of: batch, known: known, on: db)
-            var start = 0
-            while start < batch.entries.count {
-                let end = min(start + Self.auditEntriesPerStatement, batch.entries.count)
-                var binds: [SQLiteData] = []
-                binds.reserveCapacity((end - start) * 2)
-                for (at, context) in batch.entries[start..<end] {
-                    binds.append(.integer(at))
-                    binds.append(.integer(Int(ids[context])))
-                }
-                let placeholders = Array(repeating: "(?, ?)", count: end - start).joined(separator: ", ")
-                _ = try await db.query("INSERT INTO audit_entries (at, context_id) VALUES \(placeholders)", binds)
-                start = end
+            let count = batch.entries.count
+            guard let first = try await db.query(
+                "UPDATE audit_sequence SET next_id = next_id + ? RETURNING next_id - ? AS first",
+                [.integer(count), .integer(count)]
+            ).first?.column("first")?.integer else {
+                throw MetadataError.corrupt("audit_sequence has no row")
             }
+            var runs = [AuditRun](repeating: AuditRun(), count: batch.contexts.count)
+            for (offset, entry) in batch.entries.enumerated() {
+                runs[entry.context].append(id: Int64(first + offset), at: Int64(entry.at))
+            }
+            try await Self.insert(runs, contextIDs: ids, on: db)
             return ids
         }
         auditContextIDs.remember(batch.contexts, ids: ids)
+    }
+
+    /// Inserts `runs`, the one at each index of `contextIDs`' context.
+    private static func insert(_ runs: [AuditRun], contextIDs: [Int64], on db: SQLiteConnection) async throws {
+        var start = 0
+        while start < runs.count {
+            let end = min(start + auditRunsPerStatement, runs.count)
+            var binds: [SQLiteData] = []
+            binds.reserveCapacity((end - start) * 8)
+            for index in start..<end {
+                let run = runs[index]
+                binds += [
+                    .integer(Int(run.firstID)), .integer(Int(run.lastID)), .integer(Int(run.firstAt)),
+                    .integer(Int(run.minAt)), .integer(Int(run.maxAt)), .integer(run.count),
+                    .integer(Int(contextIDs[index])), .blob(ByteBuffer(bytes: run.entries)),
+                ]
+            }
+            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: end - start).joined(separator: ", ")
+            _ = try await db.query(
+                "INSERT INTO audit_runs (first_id, last_id, first_at, min_at, max_at, count, context_id, entries) VALUES \(placeholders)",
+                binds)
+            start = end
+        }
+    }
+
+    /// The records of a row of `audit_runs` (its `first_id`, `first_at` and `entries`).
+    private static func records(ofRun row: SQLiteRow) throws -> [(id: Int64, at: Int64)] {
+        guard let firstID = row.column("first_id")?.integer, let firstAt = row.column("first_at")?.integer,
+              let entries = row.column("entries")?.blob,
+              let records = AuditRun.decode(firstID: Int64(firstID), firstAt: Int64(firstAt), entries: Array(entries.readableBytesView))
+        else { throw MetadataError.corrupt("audit run is unreadable") }
+        return records
     }
 
     /// The id of each of `batch`'s contexts, marked as used up to the batch's newest record.
@@ -127,12 +161,20 @@ extension SQLiteMetadataStore: AuditLogStore {
         return ids
     }
 
+    /// Reads runs a few at a time, in the listing's order of their first (oldest first) or
+    /// last (newest first) record id, and keeps the `limit` records that come first. Runs of one
+    /// batch interleave, so a record is known to come before every unread one only once a run
+    /// starting after it (ending before it) was read: records of unread runs lie beyond the
+    /// last read run's `first_id` (`last_id`).
     public func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord] {
+        let limit = max(0, query.limit)
+        guard limit > 0 else { return [] }
         var conditions: [String] = []
         var binds: [SQLiteData] = []
-        if let since = query.since {
-            conditions.append("e.at >= ?")
-            binds.append(.integer(Int(since.timeIntervalSince1970 * 1000)))
+        let since = query.since.map { Int64($0.timeIntervalSince1970 * 1000) }
+        if let since {
+            conditions.append("r.max_at >= ?")
+            binds.append(.integer(Int(since)))
         }
         for (column, value) in [("c.user_name", query.user), ("c.repository", query.repository), ("c.action", query.action)] {
             guard let value else { continue }
@@ -140,31 +182,61 @@ extension SQLiteMetadataStore: AuditLogStore {
             binds.append(.text(value))
         }
         if let after = query.afterID {
-            conditions.append("e.id > ?")
+            conditions.append("r.last_id > ?")
             binds.append(.integer(Int(after)))
         }
         if let before = query.beforeID {
-            conditions.append("e.id < ?")
+            conditions.append("r.first_id < ?")
             binds.append(.integer(Int(before)))
         }
-        binds.append(.integer(max(0, query.limit)))
-        let rows = try await reader.query(
-            """
-            SELECT e.id, e.at, c.user_name, c.robot, c.address, c.user_agent, c.action, c.repository, c.reference, c.status
-            FROM audit_entries e JOIN audit_contexts c ON c.id = e.context_id
-            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY e.id \(query.newestFirst ? "DESC" : "ASC") LIMIT ?
-            """,
-            binds)
-        return try rows.map { row in
-            guard let id = row.column("id")?.integer, let at = row.column("at")?.integer,
-                  let action = row.column("action")?.string, let status = row.column("status")?.integer
-            else { throw MetadataError.corrupt("audit entry is incomplete") }
-            return AuditRecord(
-                id: Int64(id), time: Self.date(milliseconds: at), user: row.column("user_name")?.string,
-                isRobot: row.column("robot")?.integer == 1, address: row.column("address")?.string ?? "",
-                userAgent: row.column("user_agent")?.string ?? "", action: action,
-                repository: row.column("repository")?.string, reference: row.column("reference")?.string, status: status)
+        let newestFirst = query.newestFirst
+        let comesFirst: (Int64, Int64) -> Bool = newestFirst ? { $0 > $1 } : { $0 < $1 }
+        var kept: [AuditRecord] = []
+        var cursor: Int64?
+        while true {
+            var pageConditions = conditions
+            var pageBinds = binds
+            if let cursor {
+                pageConditions.append(newestFirst ? "r.last_id < ?" : "r.first_id > ?")
+                pageBinds.append(.integer(Int(cursor)))
+            }
+            pageBinds.append(.integer(Self.auditRunsPerRead))
+            let rows = try await reader.query(
+                """
+                SELECT r.first_id, r.last_id, r.first_at, r.entries,
+                       c.user_name, c.robot, c.address, c.user_agent, c.action, c.repository, c.reference, c.status
+                FROM audit_runs r JOIN audit_contexts c ON c.id = r.context_id
+                \(pageConditions.isEmpty ? "" : "WHERE " + pageConditions.joined(separator: " AND "))
+                ORDER BY \(newestFirst ? "r.last_id DESC" : "r.first_id ASC") LIMIT ?
+                """,
+                pageBinds)
+            for row in rows {
+                guard let action = row.column("action")?.string, let status = row.column("status")?.integer else {
+                    throw MetadataError.corrupt("audit context is incomplete")
+                }
+                let context = AuditRecord(
+                    time: Date(timeIntervalSince1970: 0), user: row.column("user_name")?.string,
+                    isRobot: row.column("robot")?.integer == 1, address: row.column("address")?.string ?? "",
+                    userAgent: row.column("user_agent")?.string ?? "", action: action,
+                    repository: row.column("repository")?.string, reference: row.column("reference")?.string, status: status)
+                for (id, at) in try Self.records(ofRun: row) {
+                    guard query.afterID.map({ id > $0 }) ?? true, query.beforeID.map({ id < $0 }) ?? true,
+                          since.map({ at >= $0 }) ?? true
+                    else { continue }
+                    var record = context
+                    record.id = id
+                    record.time = Self.date(milliseconds: Int(at))
+                    kept.append(record)
+                }
+            }
+            // Past the first `limit` read so far, a record can never be listed.
+            kept.sort { comesFirst($0.id ?? 0, $1.id ?? 0) }
+            if kept.count > limit { kept.removeLast(kept.count - limit) }
+            guard rows.count == Self.auditRunsPerRead, let last = rows.last,
+                  let edge = (newestFirst ? last.column("last_id") : last.column("first_id"))?.integer
+            else { return kept }
+            if kept.count == limit, let final = kept.last?.id, !comesFirst(Int64(edge), final) { return kept }
+            cursor = Int64(edge)
         }
     }
 
@@ -173,16 +245,38 @@ extension SQLiteMetadataStore: AuditLogStore {
         let cutoff = Int(date.timeIntervalSince1970 * 1000)
         var total = 0
         while true {
-            let deleted = try await transaction { db in
+            let counts = try await transaction { db in
                 try await db.query(
-                    "DELETE FROM audit_entries WHERE id IN (SELECT id FROM audit_entries WHERE at < ? ORDER BY at LIMIT ?) RETURNING id",
+                    """
+                    DELETE FROM audit_runs WHERE first_id IN (SELECT first_id FROM audit_runs WHERE max_at < ? LIMIT ?)
+                    RETURNING count
+                    """,
                     [.integer(cutoff), .integer(Self.auditPruneSlice)]
-                ).count
+                ).map { $0.column("count")?.integer ?? 0 }
             }
-            total += deleted
-            if deleted < Self.auditPruneSlice { break }
+            total += counts.reduce(0, +)
+            if counts.count < Self.auditPruneSlice { break }
         }
-        // Every entry of these is older than the cutoff, so deleted above.
+        // A run with records on both sides of the cutoff is made again with its newer ones.
+        total += try await transaction { db in
+            let rows = try await db.query(
+                "SELECT first_id, first_at, context_id, entries FROM audit_runs WHERE min_at < ? AND max_at >= ?",
+                [.integer(cutoff), .integer(cutoff)])
+            var pruned = 0
+            for row in rows {
+                guard let contextID = row.column("context_id")?.integer, let firstID = row.column("first_id")?.integer else {
+                    throw MetadataError.corrupt("audit run is unreadable")
+                }
+                let records = try Self.records(ofRun: row)
+                var run = AuditRun()
+                for record in records where record.at >= cutoff { run.append(id: record.id, at: record.at) }
+                pruned += records.count - run.count
+                _ = try await db.query("DELETE FROM audit_runs WHERE first_id = ?", [.integer(firstID)])
+                try await Self.insert([run], contextIDs: [Int64(contextID)], on: db)
+            }
+            return pruned
+        }
+        // Every record of these is older than the cutoff, so deleted above.
         try await transaction { db in
             _ = try await db.query("DELETE FROM audit_contexts WHERE last_at < ?", [.integer(cutoff)])
         }

@@ -1,6 +1,6 @@
 /// The metadata schema. Every listing the API offers is served by a primary key or an index.
 enum SQLiteSchema {
-    static let version = 6
+    static let version = 7
 
     /// Brings a database made by an older version up to date, keyed by the version it has.
     static let migrations: [Int: [String]] = [
@@ -14,7 +14,7 @@ enum SQLiteSchema {
         4: [],
         // 6: the audit log's records become a time and a context each (`audit_entries`,
         // `audit_contexts`); a version 3 database has no `audit_log` yet, hence its creation.
-        5: [oldAuditLog] + auditLog + [
+        5: [oldAuditLog] + auditContexts + [version6AuditEntries] + [
             """
             INSERT INTO audit_contexts (user_name, robot, address, user_agent, action, repository, reference, status, last_at)
             SELECT user_name, robot, address, user_agent, action, repository, reference, status, max(at) FROM audit_log
@@ -26,19 +26,33 @@ enum SQLiteSchema {
             """,
             "DROP TABLE audit_log",
         ],
+        // 7: the records of a context written by one batch become one row (`audit_runs`); each
+        // entry becomes a run of one, keeping its id, and the ids go on from the last one given.
+        6: auditRuns + [
+            """
+            INSERT INTO audit_runs (first_id, last_id, first_at, min_at, max_at, count, context_id, entries)
+            SELECT id, id, at, at, at, 1, context_id, x'0000' FROM audit_entries
+            """,
+            """
+            UPDATE audit_sequence SET next_id = max(
+                next_id,
+                coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'audit_entries'), 0) + 1,
+                coalesce((SELECT max(id) FROM audit_entries), 0) + 1)
+            """,
+            "DROP TABLE audit_entries",
+            "DELETE FROM sqlite_sequence WHERE name = 'audit_entries'",
+        ],
     ]
 
     /// The audit log (`AuditLogStore`). An audit log repeats itself: the same clients pull the
-    /// same things again and again. So a record is its time and the id of its context (who,
-    /// from where, with which client, did what to what, and how it ended), each distinct
-    /// context stored once: a batch then inserts two integers per record instead of nine
-    /// values, most of them text. An entry's id (a rowid) is the paging cursor; `at` serves
-    /// `--since` and pruning. A context's `last_at` is at least the time of every entry that
-    /// refers to it, so pruning deletes the contexts whose `last_at` is older than the cutoff.
-    /// AUTOINCREMENT on both: an id is never reused, even once every row is deleted, so a
-    /// paging cursor never skips a new entry, and an id a process cached for a context that
-    /// was deleted since can never name another one.
-    static let auditLog: [String] = [
+    /// same things again and again. So each distinct context of a record (who, from where,
+    /// with which client, did what to what, and how it ended) is stored once, in
+    /// `audit_contexts`, and the records of one context that one batch writes are one row of
+    /// `audit_runs` (see `auditRuns`). A context's `last_at` is at least the time of every
+    /// record that refers to it, so pruning deletes the contexts whose `last_at` is older than
+    /// the cutoff. AUTOINCREMENT: an id is never reused, even once every row is deleted, so an
+    /// id a process cached for a context that was deleted since can never name another one.
+    static let auditContexts: [String] = [
         """
         CREATE TABLE IF NOT EXISTS audit_contexts (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,15 +73,43 @@ enum SQLiteSchema {
         ON audit_contexts(reference, repository, action, user_name, address, user_agent, status, robot)
         """,
         "CREATE INDEX IF NOT EXISTS audit_contexts_by_last_use ON audit_contexts(last_at)",
+    ]
+
+    /// A batch of audit records is one transaction that takes the next ids from
+    /// `audit_sequence` (one per record, in the order they were recorded: the paging cursor)
+    /// and inserts one row per context: the run's first and last record ids, its times, and
+    /// the records' ids and times packed in `entries` (see `AuditRun`). Writing a batch of
+    /// pulls by one client is then one row, not one per record, which is what keeps the audit
+    /// log's cost on pulls small. Runs of one batch interleave by id, runs of different batches
+    /// do not: listing oldest first reads runs by `first_id`, newest first by `last_id`. The
+    /// sequence only grows: an id is never given twice, so a paging cursor never skips a record.
+    static let auditRuns: [String] = [
         """
+        CREATE TABLE IF NOT EXISTS audit_runs (
+            first_id INTEGER PRIMARY KEY,
+            last_id INTEGER NOT NULL,
+            first_at INTEGER NOT NULL,
+            min_at INTEGER NOT NULL,
+            max_at INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            context_id INTEGER NOT NULL,
+            entries BLOB NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX IF NOT EXISTS audit_runs_by_last_id ON audit_runs(last_id)",
+        "CREATE INDEX IF NOT EXISTS audit_runs_by_time ON audit_runs(max_at)",
+        "CREATE TABLE IF NOT EXISTS audit_sequence (next_id INTEGER NOT NULL)",
+        "INSERT INTO audit_sequence (next_id) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM audit_sequence)",
+    ]
+
+    /// Schema version 6's records: one row each, a time and a context.
+    private static let version6AuditEntries = """
         CREATE TABLE IF NOT EXISTS audit_entries (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             at INTEGER NOT NULL,
             context_id INTEGER NOT NULL
         )
-        """,
-        "CREATE INDEX IF NOT EXISTS audit_entries_by_time ON audit_entries(at)",
-    ]
+        """
 
     /// The condition that rows `a` and `b` (of `audit_contexts`, or of a table with its value
     /// columns) hold the same context: value by value, `NULL`s equal (`IS`), text byte by byte.
@@ -217,7 +259,7 @@ enum SQLiteSchema {
             disabled INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID
         """,
-    ] + auditLog
+    ] + auditContexts + auditRuns
 
     /// Made on the writer connection each time it opens (temporary objects, not part of the
     /// schema): finishing an upload is one `INSERT` into `finished_uploads`, whose trigger

@@ -90,6 +90,45 @@ struct AuditAndRobotContractTests {
         }
     }
 
+    /// Many clients' records, interleaved within batches and across them, some a day old among
+    /// new ones of the same client: paging forwards and backwards, a few at a time, gives the
+    /// whole listing in order, and pruning takes exactly the old records.
+    @Test(arguments: MetadataBackend.available)
+    func interleavedRecordsPageInOrderBothWaysAndArePrunedOneByOne(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { (store: any StoreUnderTest) async throws in
+            let now = Self.time(0, from: Date())
+            let old = Self.time(86400, from: now)
+            for batch in 0..<3 {
+                try await store.appendAuditRecords((0..<90).map { index in
+                    Self.record("user\(index % 40)", "pull", "r/\(batch)", at: index % 3 == 0 ? old : now)
+                })
+            }
+            let all = try await store.auditRecords(AuditQuery(limit: 1000))
+            #expect(all.count == 270)
+            #expect(all.map(\.user) == (0..<3).flatMap { _ in (0..<90).map { "user\($0 % 40)" } })
+            #expect(all.map(\.id) == all.map(\.id).sorted { ($0 ?? 0) < ($1 ?? 0) })
+
+            var forwards: [AuditRecord] = []
+            while true {
+                let page = try await store.auditRecords(AuditQuery(afterID: forwards.last?.id, limit: 7))
+                forwards += page
+                if page.count < 7 { break }
+            }
+            #expect(forwards == all)
+            var backwards: [AuditRecord] = []
+            while true {
+                let page = try await store.auditRecords(AuditQuery(beforeID: backwards.last?.id, limit: 7, newestFirst: true))
+                backwards += page
+                if page.count < 7 { break }
+            }
+            #expect(backwards == all.reversed())
+            #expect(try await store.auditRecords(AuditQuery(since: now, user: "user3", limit: 1000)).count == 6)
+
+            #expect(try await store.pruneAuditRecords(before: now.addingTimeInterval(-3600)) == 90)
+            #expect(try await store.auditRecords(AuditQuery(limit: 1000)) == all.filter { $0.time == now })
+        }
+    }
+
     /// A store may keep what it wrote before in memory (the SQLite log caches the ids of the
     /// contexts its records share); another process's pruning may delete it meanwhile, and that
     /// process may write records of its own. Records appended after that must all come back as
