@@ -43,23 +43,31 @@ extension SQLiteMetadataStore: AuditLogStore {
 
     /// Inserts `runs`, the one at each index of `contextIDs`' context.
     private static func insert(_ runs: [AuditRun], contextIDs: [Int64], on db: SQLiteConnection) async throws {
+        let columns = ["first_id", "last_id", "first_at", "min_at", "max_at", "count", "context_id", "entries"]
+        try await insertRows(runs.count, into: "audit_runs", columns: columns, perStatement: auditRunsPerStatement, on: db) { index in
+            let run = runs[index]
+            return [
+                .integer(Int(run.firstID)), .integer(Int(run.lastID)), .integer(Int(run.firstAt)), .integer(Int(run.minAt)),
+                .integer(Int(run.maxAt)), .integer(run.count), .integer(Int(contextIDs[index])), .blob(ByteBuffer(bytes: run.entries)),
+            ]
+        }
+    }
+
+    /// Inserts `count` rows into `table`, `perStatement` to a multi-row `INSERT` (each statement
+    /// is parsed anew: sqlite-nio keeps no prepared statements); `row` gives the values of each.
+    private static func insertRows(
+        _ count: Int, into table: String, columns: [String], perStatement: Int, on db: SQLiteConnection,
+        row: (Int) -> [SQLiteData]
+    ) async throws {
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
         var start = 0
-        while start < runs.count {
-            let end = min(start + auditRunsPerStatement, runs.count)
+        while start < count {
+            let end = min(start + perStatement, count)
             var binds: [SQLiteData] = []
-            binds.reserveCapacity((end - start) * 8)
-            for index in start..<end {
-                let run = runs[index]
-                binds += [
-                    .integer(Int(run.firstID)), .integer(Int(run.lastID)), .integer(Int(run.firstAt)),
-                    .integer(Int(run.minAt)), .integer(Int(run.maxAt)), .integer(run.count),
-                    .integer(Int(contextIDs[index])), .blob(ByteBuffer(bytes: run.entries)),
-                ]
-            }
-            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: end - start).joined(separator: ", ")
-            _ = try await db.query(
-                "INSERT INTO audit_runs (first_id, last_id, first_at, min_at, max_at, count, context_id, entries) VALUES \(placeholders)",
-                binds)
+            binds.reserveCapacity((end - start) * columns.count)
+            for index in start..<end { binds += row(index) }
+            let values = Array(repeating: tuple, count: end - start).joined(separator: ", ")
+            _ = try await db.query("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(values)", binds)
             start = end
         }
     }
@@ -115,27 +123,16 @@ extension SQLiteMetadataStore: AuditLogStore {
     /// registry that just started knows none of the contexts it is about to write).
     private static func findOrAdd(_ contexts: [AuditContext], usedAt: Int, on db: SQLiteConnection) async throws -> [Int64?] {
         _ = try await db.query("DELETE FROM temp.audit_new_contexts")
-        var start = 0
-        while start < contexts.count {
-            let end = min(start + auditContextsPerInsert, contexts.count)
-            var binds: [SQLiteData] = []
-            binds.reserveCapacity((end - start) * 9)
-            for slot in start..<end {
-                let context = contexts[slot]
-                binds += [
-                    .integer(slot), context.reference.map { .text($0) } ?? .null, context.repository.map { .text($0) } ?? .null,
-                    .text(context.action), context.user.map { .text($0) } ?? .null, .text(context.address),
-                    .text(context.userAgent), .integer(context.status), .integer(context.isRobot ? 1 : 0),
-                ]
-            }
-            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: end - start).joined(separator: ", ")
-            _ = try await db.query(
-                """
-                INSERT INTO temp.audit_new_contexts (slot, reference, repository, action, user_name, address, user_agent, status, robot)
-                VALUES \(placeholders)
-                """,
-                binds)
-            start = end
+        let columns = ["slot", "reference", "repository", "action", "user_name", "address", "user_agent", "status", "robot"]
+        try await insertRows(
+            contexts.count, into: "temp.audit_new_contexts", columns: columns, perStatement: auditContextsPerInsert, on: db
+        ) { slot in
+            let context = contexts[slot]
+            return [
+                .integer(slot), context.reference.map { .text($0) } ?? .null, context.repository.map { .text($0) } ?? .null,
+                .text(context.action), context.user.map { .text($0) } ?? .null, .text(context.address),
+                .text(context.userAgent), .integer(context.status), .integer(context.isRobot ? 1 : 0),
+            ]
         }
         _ = try await db.query(
             """
