@@ -84,9 +84,12 @@ final class EventReceiver: Sendable {
         state.withLockedValue { $0.channel = channel }
     }
 
-    /// Waits until at least `count` deliveries were accepted.
+    /// Waits until at least `count` deliveries were accepted. The default timeout is long on
+    /// purpose: the registry under test shares its process with the whole parallel suite, and
+    /// CI once saw an event that arrives at once on an idle machine still missing after 20 s.
+    /// A passing test returns as soon as its deliveries arrive.
     @discardableResult
-    func waitForDeliveries(_ count: Int, within timeout: Duration = .seconds(20)) async throws -> [Delivery] {
+    func waitForDeliveries(_ count: Int, within timeout: Duration = .seconds(60)) async throws -> [Delivery] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let deliveries = self.deliveries
