@@ -11,6 +11,9 @@ final class AuditNote {
     var route: Route?
     /// Nil until authentication succeeded (or when it failed).
     var identity: AccessControl.Identity?
+    /// The user named in the OAuth2 form of `POST /token`, whose credentials are in the body
+    /// rather than in a header: the one it tried when refused, the refresh token's otherwise.
+    var formUser: String?
 }
 
 extension RegistryResponder {
@@ -20,14 +23,14 @@ extension RegistryResponder {
         guard let route = note.route else { return }
         let code = Int(status.code)
         let credentials = request.headers.first(name: "authorization")
-        // The OAuth2 form carries its credentials in the body (whose user is not kept).
+        // The OAuth2 form carries its credentials in the body.
         let presented = credentials != nil || (route == .token && request.method == .POST)
         guard let (action, repository, reference) = Self.auditedAction(
             route, method: request.method, status: code, query: request.query,
             authenticated: note.identity != nil, presentedCredentials: presented)
         else { return }
         // A refused login names the user it tried.
-        let user = note.identity?.name ?? credentials.flatMap { AccessControl.basicCredentials($0)?.0 }.flatMap { $0.isEmpty ? nil : $0 }
+        let user = note.identity?.name ?? note.formUser ?? credentials.flatMap { AccessControl.basicCredentials($0)?.0 }.flatMap { $0.isEmpty ? nil : $0 }
         recorder.record(AuditRecord(
             time: Date(), user: user, isRobot: RobotAccount.isRobotName(user), address: request.remoteAddress ?? "-",
             userAgent: request.headers.first(name: "user-agent") ?? "", action: action, repository: repository,

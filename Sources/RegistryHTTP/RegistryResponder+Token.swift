@@ -17,7 +17,8 @@ extension RegistryResponder {
     /// `GET /token?service=&scope=...[&offline_token=true]` with Basic credentials or anonymous,
     /// and the OAuth2 form `POST /token` with `grant_type=password` or `refresh_token`.
     /// The token grants, per requested scope, the actions asked for that the policy allows.
-    func issueToken(_ request: Request) async throws -> Response {
+    /// The form's user goes to `note`, for the audit log.
+    func issueToken(_ request: Request, note: AuditNote) async throws -> Response {
         guard let tokens = access.tokens else {
             throw RegistryError(.notFound, message: "this registry does not issue tokens")
         }
@@ -30,6 +31,7 @@ extension RegistryResponder {
             parameters = QueryParameters(Substring(String(buffer: body)))
             switch parameters["grant_type"] {
             case "password":
+                note.formUser = parameters["username"].flatMap { $0.isEmpty ? nil : $0 }
                 subject = try await access.verifyPassword(
                     user: parameters["username"] ?? "", password: parameters["password"] ?? "", address: address)
             case "refresh_token":
@@ -37,6 +39,7 @@ extension RegistryResponder {
                     throw RegistryError(.unauthorized, message: "invalid or expired refresh token")
                 }
                 subject = user
+                note.formUser = user
             default:
                 throw RegistryError(.unsupported, message: "unsupported grant_type; use password or refresh_token")
             }

@@ -100,7 +100,7 @@ public struct RegistryResponder: HTTPResponder {
             return await readiness()
         case .token:
             try allow(method, [.GET, .POST])
-            return try await issueToken(request)
+            return try await issueToken(request, note: note)
         case .catalog:
             try allow(method, [.GET])
             try access.requireCatalogAccess(identity)

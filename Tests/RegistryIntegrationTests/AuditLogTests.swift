@@ -188,6 +188,30 @@ struct AuditLogTests {
         }
     }
 
+    @Test func tokenFormLoginsNameTheirUserRefusedOrNot() async throws {
+        try await Self.withAuditedRegistry({ $0.tokenRealm = "http://127.0.0.1/token" }) { client, _ in
+            func form(_ fields: String) async throws -> RegistryClient.Reply {
+                try await client.request(
+                    .POST, "/token", headers: [("Content-Type", "application/x-www-form-urlencoded"), Self.agent],
+                    body: Array("service=registry&scope=repository%3Ateam%2Fapp%3Apull&\(fields)".utf8))
+            }
+            let issued = try await form("grant_type=password&username=bob&password=bob-pw&access_type=offline")
+            #expect(issued.status == .ok)
+            let refresh = try #require(try issued.json()["refresh_token"] as? String)
+            #expect(try await form("grant_type=password&username=bob&password=wrong").status == .unauthorized)
+            #expect(try await form("grant_type=refresh_token&refresh_token=\(refresh)").status == .ok)
+
+            var logins: [AuditRecord] = []
+            _ = try await RobotAccountTests.eventually {
+                logins = try await Self.records(client).filter { $0.action == "login" }
+                return logins.count >= 3
+            }
+            #expect(logins.count == 3)
+            #expect(logins.allSatisfy { $0.user == "bob" && $0.userAgent == "audit-test/1.0" })
+            #expect(logins.map(\.status).sorted() == [200, 200, 401])
+        }
+    }
+
     @Test func disabledAuditLogRecordsNothing() async throws {
         try await Self.withAuditedRegistry({ $0.audit.enabled = false }) { client, secret in
             _ = try await Self.exercise(client, robotSecret: secret)
