@@ -62,15 +62,25 @@ extension PostgresMetadataStore: MetadataMaintenance {
         // What an interrupted run (of this process or another) left to remove goes first.
         try await disposeOfForgottenBlobs(disposing: disposing)
         var result = CollectionResult()
-        result.deletedTags = try await transaction { db in try await Self.deleteTags(plan.tagDeletions, on: db, logger: logger) }
+        result.deletedTags = try await transaction { db in
+            let deleted = try await Self.deleteTags(plan.tagDeletions, on: db, logger: logger)
+            try await Self.appendEvents(plan.events(ofDeletedTags: deleted), on: db, logger: logger)
+            return deleted
+        }
         for (id, name, sweep) in sweeps where sweep != .keepUntagged {
             let deleted = try await transaction { db in
-                try await Self.sweepManifests(repositoryID: id, sweep, graceCutoff: grace, on: db, logger: logger)
+                let deleted = try await Self.sweepManifests(repositoryID: id, sweep, graceCutoff: grace, on: db, logger: logger)
+                if !deleted.isEmpty { try await Self.appendEvents(plan.events(.manifests(name, deleted)), on: db, logger: logger) }
+                return deleted
             }
             if !deleted.isEmpty { result.deletedManifests[name] = deleted }
         }
         result.removedLinks = try await transaction { db in try await Self.sweepLinks(graceCutoff: grace, on: db, logger: logger) }
-        result.deletedRepositories = try await transaction { db in try await Self.deleteEmptyRepositories(on: db, logger: logger) }
+        result.deletedRepositories = try await transaction { db in
+            let deleted = try await Self.deleteEmptyRepositories(on: db, logger: logger)
+            if !deleted.isEmpty { try await Self.appendEvents(plan.events(.repositories(deleted)), on: db, logger: logger) }
+            return deleted
+        }
         while true {
             let batch = try await transaction { db in try await Self.sweepBlobs(limit: Self.blobsPerSweep, on: db, logger: logger) }
             result.deletedBlobs += batch

@@ -59,7 +59,7 @@ public final class RegistryApplication: Service {
                 lifecycle = Lifecycle(
                     uses: uses!,
                     garbageCollection: GarbageCollectionService(
-                        collector: GarbageCollector(metadata: metadata, blobs: blobs, logger: logger),
+                        collector: GarbageCollector(metadata: metadata, blobs: blobs, events: events?.recorder, logger: logger),
                         options: configuration.garbageCollectionOptions, jobs: metadata, metrics: metrics),
                     scrubber: Scrubber(metadata: metadata, blobs: blobs, logger: logger),
                     events: events,

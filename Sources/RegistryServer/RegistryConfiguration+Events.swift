@@ -14,4 +14,12 @@ extension RegistryConfiguration {
             settings: EventDelivery.Settings(endpoints: events.endpoints, maxAge: events.maxAge), logger: logger,
             metrics: metrics)
     }
+
+    /// The recorder alone, for the maintenance commands: the events of what `registry gc` and
+    /// `registry rm` delete go to the outbox, and the running servers deliver them.
+    func makeEventRecorder(outbox: any EventOutbox) -> EventRecorder? {
+        guard !events.endpoints.isEmpty else { return nil }
+        return EventRecorder(
+            outbox: outbox, encoder: CloudEventEncoder(source: events.resolvedSource), filters: events.endpoints.map(\.filter))
+    }
 }

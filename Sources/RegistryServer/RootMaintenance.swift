@@ -72,7 +72,8 @@ public struct RootMaintenance: Sendable {
         var options = configuration.garbageCollectionOptions
         options.deleteUntagged = options.deleteUntagged || deleteUntagged
         options.dryRun = dryRun
-        let collector = GarbageCollector(metadata: database, blobs: storage.blobs, logger: logger)
+        let collector = GarbageCollector(
+            metadata: database, blobs: storage.blobs, events: configuration.makeEventRecorder(outbox: database), logger: logger)
         let report = try await claiming(GarbageCollectionService.job) { [options] in try await collector.collect(options, now: now) }
         if json { return try Self.json(GarbageCollectionSummary(report)) }
         var lines = ["garbage collection\(dryRun ? " (dry run: nothing deleted)" : "") of \(registryName)"]
@@ -160,10 +161,11 @@ public struct RootMaintenance: Sendable {
         }.joined(separator: "\n")
     }
 
-    /// `registry rm`.
+    /// `registry rm`, with a `repository.deleted` event (no actor: an operator at the root).
     public func deleteRepository(_ repository: String) async throws -> String {
         let name = try RepositoryName(validating: repository)
-        guard try await database.deleteRepository(name) else { throw MaintenanceError.unknownRepository(name.value) }
+        let events = configuration.makeEventRecorder(outbox: database)?.outboxEvents([RegistryEvent(.repositoryDeleted, repository: name)]) ?? []
+        guard try await database.deleteRepository(name, events: events) else { throw MaintenanceError.unknownRepository(name.value) }
         return "deleted repository \(name.value): its tags, manifests and blob links; "
             + "`registry gc` reclaims the blobs no other repository uses"
     }

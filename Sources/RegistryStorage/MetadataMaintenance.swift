@@ -123,16 +123,39 @@ public struct CollectionPlan: Sendable {
     /// How each repository's untagged manifests are treated.
     public var manifests: @Sendable (RepositoryName) -> ManifestSweep
     public var dryRun: Bool
+    /// The event notifications of what a step deleted, written in the step's transaction (a dry
+    /// run writes none).
+    public var events: @Sendable (CollectionDeletion) -> [OutboxEvent]
 
     public init(
         graceCutoff: Date, tagDeletions: [RepositoryName: [TagRecord]] = [:],
-        manifests: @escaping @Sendable (RepositoryName) -> ManifestSweep = { _ in .keepUntagged }, dryRun: Bool = false
+        manifests: @escaping @Sendable (RepositoryName) -> ManifestSweep = { _ in .keepUntagged }, dryRun: Bool = false,
+        events: @escaping @Sendable (CollectionDeletion) -> [OutboxEvent] = { _ in [] }
     ) {
         self.graceCutoff = graceCutoff
         self.tagDeletions = tagDeletions
         self.manifests = manifests
         self.dryRun = dryRun
+        self.events = events
     }
+
+    /// The events of the planned tag deletions that took place (`deleted`, per repository).
+    public func events(ofDeletedTags deleted: [RepositoryName: [Tag]]) -> [OutboxEvent] {
+        deleted.sorted { $0.key.value < $1.key.value }.flatMap { repository, tags in
+            let records = (tagDeletions[repository] ?? []).filter { tags.contains($0.tag) }
+            return events(.tags(repository, records))
+        }
+    }
+}
+
+/// What one step of a collection deleted, for its event notifications.
+public enum CollectionDeletion: Sendable, Equatable {
+    /// Tags retention deleted, each with the manifest it pointed at.
+    case tags(RepositoryName, [TagRecord])
+    /// Manifests nothing kept (untagged, past their age).
+    case manifests(RepositoryName, [Digest])
+    /// Repositories left with nothing.
+    case repositories([RepositoryName])
 }
 
 /// Which manifests of a repository survive a collection.

@@ -62,15 +62,25 @@ extension SQLiteMetadataStore: MetadataMaintenance {
         // What an interrupted run (of this process or another) left to remove goes first.
         try await disposeOfForgottenBlobs(disposing: disposing)
         var result = CollectionResult()
-        result.deletedTags = try await transaction { db in try await Self.deleteTags(plan.tagDeletions, on: db) }
+        result.deletedTags = try await transaction { db in
+            let deleted = try await Self.deleteTags(plan.tagDeletions, on: db)
+            try await Self.appendEvents(plan.events(ofDeletedTags: deleted), on: db)
+            return deleted
+        }
         for (id, name, sweep) in sweeps where sweep != .keepUntagged {
             let deleted = try await transaction { db in
-                try await Self.sweepManifests(repositoryID: id, sweep, graceCutoff: grace, on: db)
+                let deleted = try await Self.sweepManifests(repositoryID: id, sweep, graceCutoff: grace, on: db)
+                if !deleted.isEmpty { try await Self.appendEvents(plan.events(.manifests(name, deleted)), on: db) }
+                return deleted
             }
             if !deleted.isEmpty { result.deletedManifests[name] = deleted }
         }
         result.removedLinks = try await transaction { db in try await Self.sweepLinks(graceCutoff: grace, on: db) }
-        result.deletedRepositories = try await transaction { db in try await Self.deleteEmptyRepositories(on: db) }
+        result.deletedRepositories = try await transaction { db in
+            let deleted = try await Self.deleteEmptyRepositories(on: db)
+            if !deleted.isEmpty { try await Self.appendEvents(plan.events(.repositories(deleted)), on: db) }
+            return deleted
+        }
         while true {
             let batch = try await transaction { db in try await Self.sweepBlobs(limit: Self.blobsPerSweep, on: db) }
             result.deletedBlobs += batch

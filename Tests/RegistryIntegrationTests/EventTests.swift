@@ -127,6 +127,63 @@ struct EventTests {
         }
     }
 
+    @Test func whatRetentionAndCollectionDeleteIsNotifiedWithItsReason() async throws {
+        let receiver = try await EventReceiver.start()
+        defer { Task { await receiver.close() } }
+        let events = try await Self.events("""
+            events:
+              endpoints:
+            \(Self.endpoint("deletes", receiver, extra: "      actions: [delete]"))
+            """)
+        try await TestRegistry.with(configure: {
+            Self.configure(events)(&$0)
+            $0.gcGracePeriod = .zero
+            $0.retention = RetentionPolicy(rules: [RetentionRule(repositories: RepositoryPattern("team/**"), keepLast: 1)])
+        }) { client in
+            let old = try await client.pushImage(to: "team/app", tag: "t1")
+            try await Task.sleep(for: .milliseconds(5))
+            try await client.pushImage(to: "team/app", tag: "t2")
+            let gone = try await client.pushImage(to: "scratch/gone", tag: "latest")
+            #expect(try await client.request(.DELETE, "/v2/scratch/gone/manifests/latest").status == .accepted)
+            #expect(try await receiver.waitForDeliveries(1).first?.data["reason"] == nil)
+
+            _ = try await client.collectGarbage(deleteUntagged: true)
+            let deliveries = try await receiver.waitForDeliveries(5).dropFirst()
+            let seen = deliveries.map { delivery in
+                let data = delivery.data
+                return [
+                    delivery.type.replacingOccurrences(of: EventKind.typePrefix, with: ""), data["repository"] as? String ?? "-",
+                    data["tag"] as? String ?? "-", data["digest"] as? String ?? "-", data["reason"] as? String ?? "-",
+                ]
+            }
+            // In the collection's order: retention's tags, then each repository's manifests, then
+            // the repositories left empty. The registry itself is no actor.
+            #expect(seen == [
+                ["tag.deleted", "team/app", "t1", old.digest.description, "retention"],
+                ["manifest.deleted", "scratch/gone", "-", gone.digest.description, "garbage-collection"],
+                ["manifest.deleted", "team/app", "-", old.digest.description, "garbage-collection"],
+                ["repository.deleted", "scratch/gone", "-", "-", "garbage-collection"],
+            ] || seen == [
+                ["tag.deleted", "team/app", "t1", old.digest.description, "retention"],
+                ["manifest.deleted", "team/app", "-", old.digest.description, "garbage-collection"],
+                ["manifest.deleted", "scratch/gone", "-", gone.digest.description, "garbage-collection"],
+                ["repository.deleted", "scratch/gone", "-", "-", "garbage-collection"],
+            ])
+            #expect(deliveries.allSatisfy { $0.data["actor"] == nil })
+
+            // `registry rm` on the root: written to the outbox by the command, sent by the server.
+            var configuration = RegistryConfiguration()
+            configuration.root = client.registry.root
+            configuration.events = events
+            let maintenance = try await RootMaintenance.open(configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            _ = try await maintenance.deleteRepository("team/app")
+            try await maintenance.close()
+            let removal = try #require(try await receiver.waitForDeliveries(6).last)
+            #expect(removal.type == EventKind.repositoryDeleted.type && removal.data["repository"] as? String == "team/app")
+            #expect(removal.data["reason"] == nil && removal.data["actor"] == nil)
+        }
+    }
+
     @Test func theActorIsTheSignedInUser() async throws {
         let receiver = try await EventReceiver.start()
         defer { Task { await receiver.close() } }

@@ -37,6 +37,7 @@ public struct CloudEventEncoder: Sendable {
         var quota: String?
         var used: Int64?
         var limit: Int64?
+        var reason: String?
     }
 
     /// The event's JSON, with a fresh `id` (kept with the body, so every retry sends the same).
@@ -47,7 +48,8 @@ public struct CloudEventEncoder: Sendable {
             data: Payload(
                 action: event.kind.action.rawValue, repository: event.repository.value, digest: event.digest?.description,
                 mediaType: event.mediaType, size: event.size, tag: event.tag?.value, actor: event.actor,
-                from: event.from?.value, quota: event.quota?.name, used: event.quota?.used, limit: event.quota?.limit))
+                from: event.from?.value, quota: event.quota?.name, used: event.quota?.used, limit: event.quota?.limit,
+                reason: event.reason?.rawValue))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding these plain strings and numbers cannot fail.

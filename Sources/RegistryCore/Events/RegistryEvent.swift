@@ -28,13 +28,25 @@ public struct RegistryEvent: Sendable, Equatable {
     public var from: RepositoryName?
     /// A quota warning's figures.
     public var quota: QuotaFigures?
+    /// Why the registry deleted something on its own; nil for what a request did.
+    public var reason: DeletionReason?
     public var time: Date
+
+    /// What made the registry delete a tag, manifest or repository that no request deleted.
+    public enum DeletionReason: String, Sendable {
+        /// A retention rule's `keep_*` criteria let the tag go.
+        case retention
+        /// Garbage collection swept an untagged manifest, or a repository left with nothing.
+        case garbageCollection = "garbage-collection"
+    }
 
     public init(
         _ kind: EventKind, repository: RepositoryName, digest: Digest? = nil, mediaType: String? = nil, size: Int64? = nil,
-        tag: Tag? = nil, actor: String? = nil, from: RepositoryName? = nil, quota: QuotaFigures? = nil, time: Date = Date()
+        tag: Tag? = nil, actor: String? = nil, from: RepositoryName? = nil, quota: QuotaFigures? = nil,
+        reason: DeletionReason? = nil, time: Date = Date()
     ) {
         self.quota = quota
+        self.reason = reason
         self.kind = kind
         self.repository = repository
         self.digest = digest

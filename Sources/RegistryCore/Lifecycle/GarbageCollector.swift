@@ -37,11 +37,14 @@ public struct GarbageCollector: Sendable {
 
     let metadata: any MetadataMaintenance
     let blobs: any BlobStore
+    /// Writes the event notifications of what a collection deletes; nil without endpoints.
+    let events: EventRecorder?
     let logger: Logger
 
-    public init(metadata: any MetadataMaintenance, blobs: any BlobStore, logger: Logger) {
+    public init(metadata: any MetadataMaintenance, blobs: any BlobStore, events: EventRecorder? = nil, logger: Logger) {
         self.metadata = metadata
         self.blobs = blobs
+        self.events = events
         self.logger = logger
     }
 
@@ -62,12 +65,16 @@ public struct GarbageCollector: Sendable {
         let graceCutoff = now.addingTimeInterval(-(options.gracePeriod + window).timeInterval)
         let retention = options.retention
         let deleteUntagged = options.deleteUntagged
+        let recorder = events
+        let notifications: @Sendable (CollectionDeletion) -> [OutboxEvent] = { deletion in
+            recorder?.outboxEvents(RegistryEvent.events(of: deletion)) ?? []
+        }
         let withRetention = CollectionPlan(
             graceCutoff: graceCutoff, tagDeletions: tagDeletions,
             manifests: { repository in
                 Self.sweep(for: repository, retention: retention, deleteUntagged: deleteUntagged, graceCutoff: graceCutoff, now: now)
             },
-            dryRun: options.dryRun)
+            dryRun: options.dryRun, events: notifications)
         let blobs = self.blobs
         let disposing: @Sendable ([BlobTombstone]) async throws -> Void = { tombstones in try await blobs.dispose(tombstones) }
 
@@ -79,7 +86,8 @@ public struct GarbageCollector: Sendable {
             report.retentionDryRun = try await metadata.collectGarbage(rulesOnly, disposing: disposing)
             let withoutRetention = CollectionPlan(
                 graceCutoff: graceCutoff,
-                manifests: { _ in deleteUntagged ? .deleteUntagged(olderThan: graceCutoff, keepReferrers: true) : .keepUntagged })
+                manifests: { _ in deleteUntagged ? .deleteUntagged(olderThan: graceCutoff, keepReferrers: true) : .keepUntagged },
+                events: notifications)
             report.result = try await metadata.collectGarbage(withoutRetention, disposing: disposing)
         } else {
             report.result = try await metadata.collectGarbage(withRetention, disposing: disposing)
