@@ -109,8 +109,8 @@ extension Registry {
     /// transaction: every tag moves, or nothing is stored. Pushed by digest, the manifest keeps
     /// the digest's algorithm (a sha512 reference stores and serves it under sha512). A tag an
     /// immutable-tag rule protects may only be pushed again with the manifest it points at
-    /// (`isAdmin`: see ``requireTagsMayMove(_:to:in:isAdmin:)``). `actor` (the user) is named
-    /// in the push's event notifications.
+    /// (`isAdmin`: see ``keepingImmutableTags(in:isAdmin:change:_:)``). `actor` (the user) is
+    /// named in the push's event notifications.
     public func putManifest(
         _ body: ByteBuffer, contentType: String?, reference: Reference, tags extraTags: [Tag] = [], in repository: RepositoryName,
         isAdmin: Bool = false, actor: String? = nil
@@ -141,10 +141,12 @@ extension Registry {
         }
         for tag in extraTags where !tags.contains(tag) { tags.append(tag) }
         let record = Self.record(of: manifest, digest: digest, content: body)
-        try await requireTagsMayMove(tags, to: digest, in: repository, isAdmin: isAdmin)
         try await requireBlobFiles(record.blobReferences)
         let events = pushEvents(record, tags: tags, in: repository, actor: actor)
-        switch try await metadata.putManifest(record, tags: tags, in: repository, events: events) {
+        let outcome = try await keepingImmutableTags(in: repository, isAdmin: isAdmin, change: .moved) { frozen in
+            try await metadata.putManifest(record, tags: tags, in: repository, events: events, keeping: frozen)
+        }
+        switch outcome {
         case .stored:
             return PushedManifest(digest: digest, subject: manifest.subject?.digest, tags: tags)
         case .missingReferences(let missing):
@@ -189,9 +191,11 @@ extension Registry {
     /// next garbage collection, unless other repositories use them.
     public func deleteRepository(_ repository: RepositoryName, isAdmin: Bool = false, actor: String? = nil) async throws {
         try requireDeletesEnabled(repository)
-        try await requireRepositoryMayGo(repository, isAdmin: isAdmin)
         let events = repositoryDeletionEvents(repository, actor: actor)
-        guard try await metadata.deleteRepository(repository, events: events) else {
+        let deleted = try await keepingImmutableTags(in: repository, isAdmin: isAdmin, change: .deletedWithRepository) { frozen in
+            try await metadata.deleteRepository(repository, events: events, keeping: frozen)
+        }
+        guard deleted else {
             throw RegistryError(.nameUnknown, detail: ["name": repository.value])
         }
     }
@@ -204,15 +208,19 @@ extension Registry {
         try requireDeletesEnabled(repository)
         switch reference {
         case .digest(let digest):
-            try await requireManifestMayGo(digest, in: repository, isAdmin: isAdmin)
             let events = await manifestDeletionEvents(digest, in: repository, actor: actor)
-            guard try await metadata.deleteManifest(digest, in: repository, events: events) else {
+            let deleted = try await keepingImmutableTags(in: repository, isAdmin: isAdmin, change: .deletedWithManifest) { frozen in
+                try await metadata.deleteManifest(digest, in: repository, events: events, keeping: frozen)
+            }
+            guard deleted else {
                 throw RegistryError(.manifestUnknown, detail: ["digest": digest.description])
             }
         case .tag(let tag):
-            try await requireTagMayGo(tag, in: repository, isAdmin: isAdmin)
             let events = await tagDeletionEvents(tag, in: repository, actor: actor)
-            guard try await metadata.deleteTag(tag, in: repository, events: events) else {
+            let deleted = try await keepingImmutableTags(in: repository, isAdmin: isAdmin, change: .deleted) { frozen in
+                try await metadata.deleteTag(tag, in: repository, events: events, keeping: frozen)
+            }
+            guard deleted else {
                 throw RegistryError(.manifestUnknown, detail: ["tag": tag.value])
             }
         }

@@ -316,11 +316,13 @@ extension PostgresMetadataStore: MetadataMaintenance {
         }
     }
 
-    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool {
         let logger = self.logger
         return try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db, logger: logger) else { return false }
-            for table in ["tags", "manifest_references", "manifests", "repository_blobs"] {
+            try await Self.runTagDeletion(
+                "DELETE FROM tags WHERE repository_id = \(repositoryID) RETURNING name", keeping: frozen, on: db, logger: logger)
+            for table in ["manifest_references", "manifests", "repository_blobs"] {
                 try await db.query("DELETE FROM \(unescaped: table) WHERE repository_id = \(repositoryID)", logger: logger)
             }
             try await db.query("DELETE FROM repositories WHERE id = \(repositoryID)", logger: logger)

@@ -2,7 +2,7 @@ import PostgresNIO
 import RegistryModel
 import RegistryStorage
 
-/// What the registry's policies (storage quotas, immutable tags) ask of the metadata on PostgreSQL.
+/// What the registry's storage quotas ask of the metadata on PostgreSQL.
 extension PostgresMetadataStore {
     /// Served by `repository_blobs`' primary key (repository first) and `blobs`' primary key.
     public func linkedBlobBytes(in repository: RepositoryName) async throws -> Int64 {
@@ -18,19 +18,5 @@ extension PostgresMetadataStore {
             bytes = sum
         }
         return bytes
-    }
-
-    /// Served by the `tags_by_manifest` index.
-    public func tags(pointingAt digest: Digest, in repository: RepositoryName) async throws -> [Tag] {
-        var tags: [Tag] = []
-        for try await name in try await query(
-            """
-            SELECT t.name FROM repositories r JOIN tags t ON t.repository_id = r.id
-            WHERE r.name = \(repository.value) AND t.manifest_digest = \(digest.description) ORDER BY t.name
-            """
-        ).decode(String.self) {
-            if let tag = Tag(name) { tags.append(tag) }
-        }
-        return tags
     }
 }

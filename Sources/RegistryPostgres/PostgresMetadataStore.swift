@@ -224,12 +224,13 @@ public final class PostgresMetadataStore: MetadataStore {
     }
 
     public func putManifest(
-        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags
     ) async throws -> PutManifestOutcome {
         let logger = self.logger
         let annotations = try manifest.annotations.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         return try await transaction { db in
             let existingID = try await Self.repositoryID(repository, on: db, logger: logger)
+            try await Self.requireUnmoved(tags.filter(frozen.contains), to: manifest.digest, repositoryID: existingID, on: db, logger: logger)
             if !manifest.referencesMayBeAbsent {
                 let missing =
                     try await Self.absent(manifest.blobReferences, from: "repository_blobs", repositoryID: existingID, on: db, logger: logger)
@@ -276,6 +277,24 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 
+    /// Throws ``FrozenTagChange`` for the first of `frozen` that points at another manifest
+    /// than `digest`. Write transactions run one at a time (``PostgresWriteLock``), so nothing
+    /// moves the tags between this and the write.
+    private static func requireUnmoved(
+        _ frozen: [Tag], to digest: Digest, repositoryID: Int64?, on db: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let repositoryID, !frozen.isEmpty else { return }
+        for try await name in try await db.query(
+            """
+            SELECT name FROM tags WHERE repository_id = \(repositoryID) AND manifest_digest <> \(digest.description)
+            AND name = ANY(\(frozen.map(\.value))) ORDER BY name LIMIT 1
+            """,
+            logger: logger
+        ).decode(String.self) {
+            if let tag = Tag(name) { throw FrozenTagChange(tag: tag) }
+        }
+    }
+
     /// Which of `digests` have no row in `table` (`repository_blobs` or `manifests`) for the
     /// repository, in one query.
     private static func absent(
@@ -290,7 +309,9 @@ public final class PostgresMetadataStore: MetadataStore {
         return digests.filter { !present.contains($0.description) }
     }
 
-    public func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+    public func deleteManifest(
+        _ digest: Digest, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags
+    ) async throws -> Bool {
         let logger = self.logger
         return try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db, logger: logger) else { return false }
@@ -299,8 +320,9 @@ public final class PostgresMetadataStore: MetadataStore {
                 logger: logger
             ).collect()
             guard !deleted.isEmpty else { return false }
-            try await db.query(
-                "DELETE FROM tags WHERE repository_id = \(repositoryID) AND manifest_digest = \(digest.description)", logger: logger)
+            try await Self.runTagDeletion(
+                "DELETE FROM tags WHERE repository_id = \(repositoryID) AND manifest_digest = \(digest.description) RETURNING name",
+                keeping: frozen, on: db, logger: logger)
             try await db.query(
                 "DELETE FROM manifest_references WHERE repository_id = \(repositoryID) AND manifest_digest = \(digest.description)",
                 logger: logger)
@@ -309,7 +331,7 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 
-    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool {
         let logger = self.logger
         return try await transaction { db in
             let deleted = try await !db.query(
@@ -319,9 +341,18 @@ public final class PostgresMetadataStore: MetadataStore {
                 """,
                 logger: logger
             ).collect().isEmpty
+            if deleted && frozen.contains(tag) { throw FrozenTagChange(tag: tag) }
             if deleted { try await Self.appendEvents(events, on: db, logger: logger) }
             return deleted
         }
+    }
+
+    /// Runs a `DELETE FROM tags ... RETURNING name` and throws ``FrozenTagChange`` (rolling the
+    /// transaction back) when it took a frozen tag.
+    static func runTagDeletion(_ statement: PostgresQuery, keeping frozen: FrozenTags, on db: PostgresConnection, logger: Logger) async throws {
+        var names: [String] = []
+        for try await name in try await db.query(statement, logger: logger).decode(String.self) { names.append(name) }
+        if let tag = frozen.first(of: names) { throw FrozenTagChange(tag: tag) }
     }
 
     public func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [String]? {

@@ -180,21 +180,25 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
     }
 
     public func putManifest(
-        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags
     ) async throws -> PutManifestOutcome {
-        try await invalidating(repository) { try await base.putManifest(manifest, tags: tags, in: repository, events: events) }
+        try await invalidating(repository) {
+            try await base.putManifest(manifest, tags: tags, in: repository, events: events, keeping: frozen)
+        }
     }
 
-    public func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
-        try await invalidating(repository) { try await base.deleteManifest(digest, in: repository, events: events) }
+    public func deleteManifest(
+        _ digest: Digest, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags
+    ) async throws -> Bool {
+        try await invalidating(repository) { try await base.deleteManifest(digest, in: repository, events: events, keeping: frozen) }
     }
 
-    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
-        try await invalidating(repository) { try await base.deleteTag(tag, in: repository, events: events) }
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool {
+        try await invalidating(repository) { try await base.deleteTag(tag, in: repository, events: events, keeping: frozen) }
     }
 
-    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
-        try await invalidating(repository) { try await base.deleteRepository(repository, events: events) }
+    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool {
+        try await invalidating(repository) { try await base.deleteRepository(repository, events: events, keeping: frozen) }
     }
 
     /// Runs maintenance that may touch any repository, then forgets everything cached, whether
@@ -229,10 +233,6 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
     }
 
     /// Not cached: an immutable-tag check must see the tags as they are.
-    public func tags(pointingAt digest: Digest, in repository: RepositoryName) async throws -> [Tag] {
-        try await base.tags(pointingAt: digest, in: repository)
-    }
-
     public func repositories(after last: String?, limit: Int) async throws -> [String] {
         try await base.repositories(after: last, limit: limit)
     }

@@ -26,18 +26,24 @@ public protocol MetadataStore: Sendable {
     func manifest(taggedAs tag: Tag, in repository: RepositoryName) async throws -> StoredManifest?
     /// Stores a manifest and moves every one of `tags` to it, all in one transaction, if
     /// everything it references is present; otherwise changes nothing. `events` go to the
-    /// ``EventOutbox`` in the same transaction, when the manifest is stored.
-    func putManifest(_ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]) async throws -> PutManifestOutcome
-    /// Deletes a manifest and every tag pointing at it (with `events`, when it existed).
-    func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool
-    func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool
+    /// ``EventOutbox`` in the same transaction, when the manifest is stored. Throws
+    /// ``FrozenTagChange``, changing nothing, when one of `tags` is `frozen` and points at
+    /// another manifest.
+    func putManifest(
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags
+    ) async throws -> PutManifestOutcome
+    /// Deletes a manifest and every tag pointing at it (with `events`, when it existed). Throws
+    /// ``FrozenTagChange``, changing nothing, when one of those tags is `frozen`.
+    func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool
+    /// Deletes a tag (with `events`, when it existed). Throws ``FrozenTagChange``, changing
+    /// nothing, when it exists and is `frozen`.
+    func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool
     /// Deletes a repository: its tags, manifests and blob links. The blobs themselves go with
     /// the next garbage collection if nothing else uses them. False for an unknown repository.
-    func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool
+    /// Throws ``FrozenTagChange``, changing nothing, when one of its tags is `frozen`.
+    func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool
     /// Tags in lexical order after `last`, at most `limit`; `nil` when the repository is unknown.
     func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [String]?
-    /// The tags of `repository` pointing at `digest`, in lexical order (immutable-tag checks).
-    func tags(pointingAt digest: Digest, in repository: RepositoryName) async throws -> [Tag]
     func repositories(after last: String?, limit: Int) async throws -> [String]
     func referrers(of digest: Digest, in repository: RepositoryName, artifactType: String?) async throws -> [Descriptor]
 
@@ -69,6 +75,26 @@ extension MetadataStore {
         _ manifest: NewManifest, tag: Tag?, in repository: RepositoryName, events: [OutboxEvent] = []
     ) async throws -> PutManifestOutcome {
         try await putManifest(manifest, tags: tag.map { [$0] } ?? [], in: repository, events: events)
+    }
+
+    // The writes that no immutable-tag rule guards (maintenance, migration, proxy cache, tests).
+
+    public func putManifest(
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]
+    ) async throws -> PutManifestOutcome {
+        try await putManifest(manifest, tags: tags, in: repository, events: events, keeping: .none)
+    }
+
+    public func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+        try await deleteManifest(digest, in: repository, events: events, keeping: .none)
+    }
+
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+        try await deleteTag(tag, in: repository, events: events, keeping: .none)
+    }
+
+    public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+        try await deleteRepository(repository, events: events, keeping: .none)
     }
 
     // The writes without event notifications (maintenance, migration, tests).

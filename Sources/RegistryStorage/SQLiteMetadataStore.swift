@@ -285,10 +285,11 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func putManifest(
-        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent]
+        _ manifest: NewManifest, tags: [Tag], in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags
     ) async throws -> PutManifestOutcome {
         try await transaction { db in
             let existingID = try await Self.repositoryID(repository, on: db)
+            try await Self.requireUnmoved(tags.filter(frozen.contains), to: manifest.digest, repositoryID: existingID, on: db)
             if !manifest.referencesMayBeAbsent {
                 let missing =
                     try await Self.absent(manifest.blobReferences, from: "repository_blobs", repositoryID: existingID, on: db)
@@ -336,6 +337,17 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
+    /// Throws ``FrozenTagChange`` for the first of `frozen` that points at another manifest
+    /// than `digest`.
+    private static func requireUnmoved(_ frozen: [Tag], to digest: Digest, repositoryID: Int64?, on db: SQLiteConnection) async throws {
+        guard let repositoryID, !frozen.isEmpty else { return }
+        let placeholders = Array(repeating: "?", count: frozen.count).joined(separator: ", ")
+        let moved = try await db.query(
+            "SELECT name FROM tags WHERE repository_id = ? AND manifest_digest <> ? AND name IN (\(placeholders)) ORDER BY name LIMIT 1",
+            [.int64(repositoryID), .text(digest.description)] + frozen.map { .text($0.value) })
+        if let name = moved.first?.column("name")?.string, let tag = Tag(name) { throw FrozenTagChange(tag: tag) }
+    }
+
     /// Statement size for batched queries, well under SQLite's limit of bound parameters.
     static let rowsPerStatement = 200
 
@@ -354,27 +366,31 @@ public final class SQLiteMetadataStore: MetadataStore {
         return digests.filter { !present.contains($0.description) }
     }
 
-    public func deleteManifest(_ digest: Digest, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+    public func deleteManifest(
+        _ digest: Digest, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags
+    ) async throws -> Bool {
         try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
             let binds: [SQLiteData] = [.int64(repositoryID), .text(digest.description)]
             let deleted = try await db.query(
                 "DELETE FROM manifests WHERE repository_id = ? AND digest = ? RETURNING digest", binds)
             guard !deleted.isEmpty else { return false }
-            _ = try await db.query("DELETE FROM tags WHERE repository_id = ? AND manifest_digest = ?", binds)
+            let tags = try await db.query("DELETE FROM tags WHERE repository_id = ? AND manifest_digest = ? RETURNING name", binds)
+            if let tag = frozen.first(of: tags.compactMap { $0.column("name")?.string }) { throw FrozenTagChange(tag: tag) }
             _ = try await db.query("DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?", binds)
             try await Self.appendEvents(events, on: db)
             return true
         }
     }
 
-    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent]) async throws -> Bool {
+    public func deleteTag(_ tag: Tag, in repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool {
         try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
             let deleted = try await !db.query(
                 "DELETE FROM tags WHERE repository_id = ? AND name = ? RETURNING name",
                 [.int64(repositoryID), .text(tag.value)]
             ).isEmpty
+            if deleted && frozen.contains(tag) { throw FrozenTagChange(tag: tag) }
             if deleted { try await Self.appendEvents(events, on: db) }
             return deleted
         }

@@ -37,17 +37,64 @@ struct PolicyQueriesContractTests {
         }
     }
 
+    /// Immutable tags as the core passes them: every tag starting with "v".
+    private let releases = FrozenTags { $0.value.hasPrefix("v") }
+
+    private func expectFrozen<T>(_ tag: String, _ write: () async throws -> T) async {
+        await #expect(throws: FrozenTagChange(tag: Tag(tag)!)) { _ = try await write() }
+    }
+
     @Test(arguments: MetadataBackend.available)
-    func tagsPointingAtAManifestAreListedInOrder(_ backend: MetadataBackend) async throws {
+    func aFrozenTagIsNeitherMovedNorDeletedAndARefusedWriteChangesNothing(_ backend: MetadataBackend) async throws {
         try await backend.withStore { store in
-            _ = try await store.putManifest(manifest(1), tags: [Tag("v2")!, Tag("latest")!, Tag("v1")!], in: repository)
-            _ = try await store.putManifest(manifest(2), tags: [Tag("other")!], in: repository)
-            _ = try await store.putManifest(manifest(1), tags: [Tag("elsewhere")!], in: other)
-            #expect(try await store.tags(pointingAt: DigestHasher.digest(of: [1]), in: repository).map(\.value) == ["latest", "v1", "v2"])
-            #expect(try await store.tags(pointingAt: DigestHasher.digest(of: [3]), in: repository).isEmpty)
-            #expect(try await store.deleteTag(Tag("v1")!, in: repository))
-            #expect(try await store.tags(pointingAt: DigestHasher.digest(of: [1]), in: repository).map(\.value) == ["latest", "v2"])
-            #expect(try await store.tags(pointingAt: DigestHasher.digest(of: [1]), in: RepositoryName("none")!).isEmpty)
+            let (first, second) = (manifest(1), manifest(2))
+            #expect(try await store.putManifest(first, tags: [Tag("v1")!, Tag("latest")!], in: repository) == .stored)
+            // Moving v1 takes nothing else with it: latest stays, the new manifest is not stored.
+            await expectFrozen("v1") {
+                try await store.putManifest(second, tags: [Tag("latest")!, Tag("v1")!], in: repository, events: [], keeping: releases)
+            }
+            #expect(try await store.manifest(taggedAs: Tag("latest")!, in: repository)?.digest == first.digest)
+            #expect(try await store.manifest(second.digest, in: repository) == nil)
+            // The manifest it holds, again; a new frozen tag; an unfrozen tag moving.
+            #expect(try await store.putManifest(first, tags: [Tag("v1")!], in: repository, events: [], keeping: releases) == .stored)
+            let outcome = try await store.putManifest(second, tags: [Tag("v2")!, Tag("latest")!], in: repository, events: [], keeping: releases)
+            #expect(outcome == .stored)
+
+            await expectFrozen("v1") { try await store.deleteTag(Tag("v1")!, in: repository, events: [], keeping: releases) }
+            await expectFrozen("v1") { try await store.deleteManifest(first.digest, in: repository, events: [], keeping: releases) }
+            await expectFrozen("v1") { try await store.deleteRepository(repository, events: [], keeping: releases) }
+            #expect(try await store.tags(in: repository, after: nil, limit: 10) == ["latest", "v1", "v2"])
+            #expect(try await store.manifest(first.digest, in: repository) != nil)
+
+            #expect(try await !store.deleteTag(Tag("v9")!, in: repository, events: [], keeping: releases))
+            #expect(try await store.deleteTag(Tag("latest")!, in: repository, events: [], keeping: releases))
+            // Unguarded (maintenance, or an admin a rule lets through), the same writes go ahead.
+            #expect(try await store.deleteTag(Tag("v2")!, in: repository))
+            #expect(try await store.deleteManifest(first.digest, in: repository))
+            #expect(try await store.tags(in: repository, after: nil, limit: 10) == [])
+        }
+    }
+
+    @Test(arguments: MetadataBackend.available)
+    func concurrentFirstPushesOfAFrozenTagLeaveItOnTheOneThatWasStored(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            let tag = Tag("v1.0")!
+            let outcomes = try await withThrowingTaskGroup(of: (UInt8, Bool).self) { group in
+                for seed in UInt8(1)...16 {
+                    group.addTask {
+                        do {
+                            _ = try await store.putManifest(manifest(seed), tags: [tag], in: repository, events: [], keeping: releases)
+                            return (seed, true)
+                        } catch is FrozenTagChange {
+                            return (seed, false)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            let stored = outcomes.filter(\.value).map(\.key)
+            #expect(stored.count == 1)
+            #expect(try await store.manifest(taggedAs: tag, in: repository)?.digest == stored.first.map { manifest($0).digest })
         }
     }
 }

@@ -71,6 +71,26 @@ struct ImmutableTagTests {
         }
     }
 
+    /// The rules are checked inside the write's transaction: of many pushes racing to set the
+    /// same new protected tag to different manifests, exactly one is stored and answered 201.
+    @Test func racingFirstPushesOfAProtectedTagLeaveItOnTheOnlyOneAnswered201() async throws {
+        try await TestRegistry.with(configure: Self.rules()) { client in
+            var images: [(manifest: [UInt8], digest: Digest)] = []
+            for build in 0..<12 { images.append(try await client.pushImage(to: "team/app", tag: "build-\(build)")) }
+            let statuses = try await withThrowingTaskGroup(of: (Digest, UInt).self) { group in
+                for image in images {
+                    group.addTask { (image.digest, try await putManifest(image.manifest, "/v2/team/app/manifests/v1.0", client).status.code) }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            let stored = statuses.filter { $0.value == 201 }.map(\.key)
+            #expect(stored.count == 1)
+            #expect(statuses.values.filter { $0 == 409 }.count == images.count - 1)
+            let pulled = try await client.request(.HEAD, "/v2/team/app/manifests/v1.0", headers: [("Accept", MediaType.ociManifest)])
+            #expect(pulled.header("Docker-Content-Digest") == stored.first?.description)
+        }
+    }
+
     @Test func deletingTheTagItsManifestOrItsRepositoryIsRefused() async throws {
         try await TestRegistry.with(configure: Self.rules()) { client in
             let image = try await client.pushImage(to: "team/app", tag: "v1.2")
