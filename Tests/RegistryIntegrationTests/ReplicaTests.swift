@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import RegistryCore
 import RegistryModel
 import RegistryServer
 import RegistryTestSupport
@@ -55,12 +56,13 @@ struct ReplicaTests {
 
     /// Also hands `body` the replicas' configuration, as a maintenance command would load it.
     static func withReplicas(
-        _ storage: ReplicaStorage, redirect: Bool = false,
+        _ storage: ReplicaStorage, redirect: Bool = false, configure extra: @escaping @Sendable (inout RegistryConfiguration) -> Void = { _ in },
         _ body: (RegistryClient, RegistryClient, RegistryConfiguration) async throws -> Void
     ) async throws {
         let root = try TestRegistry.makeTemporaryDirectory()
         let schema = "replicas_\(UInt32.random(in: .min ... .max))"
         let configure: @Sendable (inout RegistryConfiguration) -> Void = { configuration in
+            extra(&configuration)
             storage.apply(to: &configuration, prefix: schema + "/")
             configuration.blobStorage.redirect = redirect
             configuration.metadata.driver = .postgres
@@ -125,6 +127,34 @@ struct ReplicaTests {
             let scrub = try await again.scrub(repair: false)
             try await again.close()
             #expect(scrub.clean, "\(scrub.text)")
+        }
+    }
+
+    /// The immutable-tag check runs inside the write's transaction, under the write lock all
+    /// replicas share: of first pushes of one protected tag racing through both, one is stored.
+    @Test func racingFirstPushesOfAProtectedTagThroughBothReplicasStoreOne() async throws {
+        let rule = ImmutableTagRule(name: "releases", repositories: [RepositoryPattern("team/**")], tags: TagExpression(#"v[0-9]+\..*"#)!)
+        try await Self.withReplicas(.sharedRoot, configure: { $0.immutableTags = ImmutableTagRules([rule]) }) { a, b, _ in
+            var images: [(manifest: [UInt8], digest: Digest)] = []
+            for build in 0..<12 { images.append(try await a.pushImage(to: "team/app", tag: "build-\(build)")) }
+            let statuses = try await withThrowingTaskGroup(of: (Digest, UInt).self) { group in
+                for (index, image) in images.enumerated() {
+                    let replica = index.isMultiple(of: 2) ? a : b
+                    group.addTask {
+                        let reply = try await replica.request(
+                            .PUT, "/v2/team/app/manifests/v1.0", headers: [("Content-Type", MediaType.ociManifest)], body: image.manifest)
+                        return (image.digest, reply.status.code)
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            let stored = statuses.filter { $0.value == 201 }.map(\.key)
+            #expect(stored.count == 1)
+            #expect(statuses.values.filter { $0 == 409 }.count == images.count - 1)
+            for replica in [a, b] {
+                let pulled = try await replica.request(.HEAD, "/v2/team/app/manifests/v1.0", headers: [("Accept", MediaType.ociManifest)])
+                #expect(pulled.header("Docker-Content-Digest") == stored.first?.description)
+            }
         }
     }
 
