@@ -348,11 +348,11 @@ public final class PostgresMetadataStore: MetadataStore {
     }
 
     /// Runs a `DELETE FROM tags ... RETURNING name` and throws ``FrozenTagChange`` (rolling the
-    /// transaction back) when it took a frozen tag.
+    /// transaction back) when it took a frozen tag. The names are streamed, never all held.
     static func runTagDeletion(_ statement: PostgresQuery, keeping frozen: FrozenTags, on db: PostgresConnection, logger: Logger) async throws {
-        var names: [String] = []
-        for try await name in try await db.query(statement, logger: logger).decode(String.self) { names.append(name) }
-        if let tag = frozen.first(of: names) { throw FrozenTagChange(tag: tag) }
+        for try await name in try await db.query(statement, logger: logger).decode(String.self) {
+            if let tag = frozen.first(of: [name]) { throw FrozenTagChange(tag: tag) }
+        }
     }
 
     public func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws -> [String]? {

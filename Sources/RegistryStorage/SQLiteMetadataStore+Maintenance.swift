@@ -301,7 +301,9 @@ extension SQLiteMetadataStore: MetadataMaintenance {
     public func deleteRepository(_ repository: RepositoryName, events: [OutboxEvent], keeping frozen: FrozenTags) async throws -> Bool {
         try await transaction { db in
             guard let repositoryID = try await Self.repositoryID(repository, on: db) else { return false }
-            let tags = try await db.query("DELETE FROM tags WHERE repository_id = ? RETURNING name", [.int64(repositoryID)])
+            // The names come back only to be checked (a repository may hold very many tags).
+            let returning = frozen.isEmpty ? "" : " RETURNING name"
+            let tags = try await db.query("DELETE FROM tags WHERE repository_id = ?\(returning)", [.int64(repositoryID)])
             if let tag = frozen.first(of: tags.compactMap { $0.column("name")?.string }) { throw FrozenTagChange(tag: tag) }
             for table in ["manifest_references", "manifests", "repository_blobs"] {
                 _ = try await db.query("DELETE FROM \(table) WHERE repository_id = ?", [.int64(repositoryID)])
