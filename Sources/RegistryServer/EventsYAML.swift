@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import RegistryCore
 import Yams
 
@@ -29,11 +30,12 @@ public struct EventSettings: Sendable, Equatable {
 ///       headers: {Authorization: "Bearer abc"}
 ///       secret_file: /etc/registry/hook-secret   # HMAC-SHA256 key of X-Registry-Signature
 ///       timeout: 5s                       # per attempt (default 10s)
+///       ca_file: /etc/registry/hooks-ca.pem      # a private CA to trust for the receiver's certificate
 /// ```
 enum EventsYAML {
     static let structuredKeys: Set<String> = ["events.endpoints"]
 
-    private static let fields: Set<String> = ["name", "url", "actions", "repositories", "headers", "secret_file", "timeout"]
+    private static let fields: Set<String> = ["name", "url", "actions", "repositories", "headers", "secret_file", "timeout", "ca_file"]
 
     static func parse(_ endpoints: Node) throws(ConfigurationError) -> [EventEndpoint] {
         guard let list = endpoints.sequence else {
@@ -101,6 +103,12 @@ enum EventsYAML {
         }
         if let value = mapping["timeout"]?.string {
             endpoint.timeout = try DurationParser.parse(value, key: "\(key).timeout")
+        }
+        if let file = mapping["ca_file"]?.string {
+            guard let certificates = try? NIOSSLCertificate.fromPEMFile(file), !certificates.isEmpty else {
+                throw .invalidValue(key: "\(key).ca_file", value: file, expected: "a readable PEM file of CA certificates")
+            }
+            endpoint.trustedCertificates = certificates
         }
         return endpoint
     }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
 import RegistryCore
 import RegistryModel
 import RegistryServer
@@ -87,6 +88,40 @@ struct EventTests {
             #expect(data["size"] as? Int == pushed.manifest.count)
             #expect(data["tag"] as? String == "v1")
             #expect(data["action"] as? String == "push")
+        }
+    }
+
+    @Test func anHTTPSEndpointSignedByAPrivateCAIsTrustedThroughItsCAFileAndOnlyThen() async throws {
+        let files = try CertificateAuthority.issue(hosts: ["127.0.0.1"], into: try TestRegistry.makeTemporaryDirectory())
+        let tls = try NIOSSLContext(configuration: .makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(files.serverCertificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.serverKey, format: .pem))))
+        let trusting = try await EventReceiver.start(tls: tls)
+        let untrusting = try await EventReceiver.start(tls: tls)
+        defer { Task { await trusting.close(); await untrusting.close() } }
+        let events = try await Self.events("""
+            events:
+              endpoints:
+            \(Self.endpoint("private-ca", trusting, extra: "      ca_file: \(files.caCertificate)"))
+            \(Self.endpoint("system-cas", untrusting))
+            """)
+        await #expect(throws: ConfigurationError.self) {
+            try await Self.events("""
+                events:
+                  endpoints:
+                \(Self.endpoint("private-ca", trusting, extra: "      ca_file: \(files.caCertificate).missing"))
+                """)
+        }
+        try await TestRegistry.with(configure: Self.configure(events)) { client in
+            try await client.pushImage(to: "team/app", tag: "v1")
+            let delivery = try #require(try await trusting.waitForDeliveries(1).first)
+            #expect(delivery.type == EventKind.tagPushed.type)
+            // Without the CA the receiver's certificate is refused: the first attempt and its
+            // retry (after 1 s) end in the handshake, and nothing is delivered.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while untrusting.connections < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(untrusting.connections >= 2)
+            #expect(untrusting.deliveries.isEmpty)
         }
     }
 

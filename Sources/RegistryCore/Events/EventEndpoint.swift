@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 
 /// An HTTP(S) receiver of event notifications, as configured.
 public struct EventEndpoint: Sendable, Equatable {
@@ -13,10 +14,13 @@ public struct EventEndpoint: Sendable, Equatable {
     public var secret: [UInt8]?
     /// How long one delivery attempt may take before it counts as failed.
     public var timeout: Duration
+    /// CA certificates trusted for an `https` URL besides the system's (a receiver whose
+    /// certificate a private CA signed).
+    public var trustedCertificates: [NIOSSLCertificate]
 
     public init(
         name: String, url: String, filter: EventFilter = EventFilter(), headers: [String: String] = [:], secret: [UInt8]? = nil,
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(10), trustedCertificates: [NIOSSLCertificate] = []
     ) {
         self.name = name
         self.url = url
@@ -24,5 +28,14 @@ public struct EventEndpoint: Sendable, Equatable {
         self.headers = headers
         self.secret = secret
         self.timeout = timeout
+        self.trustedCertificates = trustedCertificates
+    }
+
+    /// The TLS settings of this endpoint's requests; nil for the client's own (system CAs).
+    var tlsConfiguration: TLSConfiguration? {
+        guard !trustedCertificates.isEmpty else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.certificates(trustedCertificates)]
+        return tls
     }
 }

@@ -20,6 +20,7 @@ struct WebhookSender: Sendable {
             request.headers.add(name: EventSignature.headerName, value: EventSignature.value(for: body, secret: secret))
         }
         request.body = .bytes(body)
+        request.tlsConfiguration = endpoint.tlsConfiguration
         let status: HTTPResponseStatus
         do {
             let deadline = NIODeadline.now() + timeAmount(endpoint.timeout)

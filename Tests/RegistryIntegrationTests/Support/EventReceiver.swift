@@ -3,10 +3,12 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
-/// A real HTTP receiver of event notifications on 127.0.0.1: records every request's headers
-/// and body, and answers as told: `200`, a refusal status, or never (a receiver that hangs).
-/// It can be closed and started again on the same port (a receiver that is down for a while).
+/// A real HTTP receiver of event notifications on 127.0.0.1 (HTTPS with a TLS context):
+/// records every request's headers and body, and answers as told: `200`, a refusal status, or
+/// never (a receiver that hangs). It can be closed and started again on the same port (a
+/// receiver that is down for a while).
 final class EventReceiver: Sendable {
     enum Behaviour: Sendable {
         case accept
@@ -41,16 +43,24 @@ final class EventReceiver: Sendable {
         var refused = 0
         var channel: (any Channel)?
         var port = 0
+        /// TCP connections accepted (a TLS handshake the client gives up on counts too).
+        var connections = 0
     }
 
     private let state = NIOLockedValueBox(State())
+    private let tls: NIOSSLContext?
+
+    private init(tls: NIOSSLContext?) {
+        self.tls = tls
+    }
 
     var port: Int { state.withLockedValue { $0.port } }
-    var url: String { "http://127.0.0.1:\(port)/hook" }
+    var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)/hook" }
+    var connections: Int { state.withLockedValue { $0.connections } }
 
-    /// Starts on an OS-picked port (or `port`).
-    static func start(port: Int = 0, behaviour: Behaviour = .accept) async throws -> EventReceiver {
-        let receiver = EventReceiver()
+    /// Starts on an OS-picked port (or `port`), speaking HTTPS when given a TLS context.
+    static func start(port: Int = 0, behaviour: Behaviour = .accept, tls: NIOSSLContext? = nil) async throws -> EventReceiver {
+        let receiver = EventReceiver(tls: tls)
         receiver.behaviour = behaviour
         let channel = try await bind(port: port, receiver)
         receiver.state.withLockedValue {
@@ -105,7 +115,13 @@ final class EventReceiver: Sendable {
         try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
-                child.pipeline.configureHTTPServerPipeline().flatMap {
+                receiver.state.withLockedValue { $0.connections += 1 }
+                do {
+                    if let tls = receiver.tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                } catch {
+                    return child.eventLoop.makeFailedFuture(error)
+                }
+                return child.pipeline.configureHTTPServerPipeline().flatMap {
                     child.pipeline.addHandler(Handler(receiver: receiver))
                 }
             }
