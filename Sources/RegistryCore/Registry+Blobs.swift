@@ -70,7 +70,10 @@ extension Registry {
             if let source, try await metadata.blobSize(digest, in: source) == nil { return false }
             quota = try await checkQuota(adding: size, blob: digest, in: repository)
         }
-        guard try await metadata.mountBlob(digest, from: source, into: repository) else { return false }
+        let mounted = try await linkingWithinQuota(repository, adding: size) { limit in
+            try await metadata.mountBlob(digest, from: source, into: repository, limit: limit)
+        }
+        guard mounted else { return false }
         noteQuotaUse(quota, in: repository)
         recordMount(digest, size: size, from: source, into: repository, actor: actor)
         return true

@@ -123,8 +123,14 @@ extension Registry {
             // still there (a collection may have removed that digest's file in between).
             try await self.uploads.place(id, as: digest)
             let uploads = self.uploads
-            try await self.metadata.finishUpload(id, linking: digest, size: state.length, into: repository) {
-                try await uploads.confirmPlaced(id, as: digest)
+            // Refused here (concurrent uploads took the room meanwhile), the placed file has no
+            // record and goes with the next collection's unrecorded files.
+            try await self.discardingOnRefusal(id) {
+                try await self.linkingWithinQuota(repository, adding: length) { limit in
+                    try await self.metadata.finishUpload(id, linking: digest, size: length, into: repository, limit: limit) {
+                        try await uploads.confirmPlaced(id, as: digest)
+                    }
+                }
             }
             // Recorded: the session's own name for the bytes goes. A crash before this line
             // leaves a file no session owns, removed at the next start.

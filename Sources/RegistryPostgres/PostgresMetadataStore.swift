@@ -151,10 +151,11 @@ public final class PostgresMetadataStore: MetadataStore {
         try await query("SELECT size FROM blobs WHERE digest = \(digest.description)").decode(Int64.self).first { _ in true }
     }
 
-    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
+    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName, limit: Int64?) async throws -> Bool {
         let logger = self.logger
         // Checked and linked in one write transaction: garbage collection, which deletes a blob
-        // only when no repository links it, cannot slip in between.
+        // only when no repository links it, cannot slip in between, nor can another link past
+        // the quota.
         return try await transaction { db in
             let present: PostgresQuery = if let source {
                 """
@@ -167,6 +168,17 @@ public final class PostgresMetadataStore: MetadataStore {
                 "SELECT 1 FROM blobs WHERE digest = \(digest.description)"
             }
             guard try await !db.query(present, logger: logger).collect().isEmpty else { return false }
+            if let limit {
+                for try await exceeds in try await db.query(
+                    """
+                    SELECT registry_link_exceeds_quota(
+                        \(repository.value), \(digest.description), (SELECT size FROM blobs WHERE digest = \(digest.description)), \(limit))
+                    """,
+                    logger: logger
+                ).decode(Bool.self) where exceeds {
+                    throw QuotaLimitReached()
+                }
+            }
             let repositoryID = try await Self.ensureRepository(repository, on: db, logger: logger)
             // A link made again counts as new, so that the grace period of garbage collection
             // starts over (a mount is usually followed by a manifest).
@@ -435,19 +447,22 @@ public final class PostgresMetadataStore: MetadataStore {
     }
 
     public func finishUpload(
-        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName, limit: Int64?,
         storing data: @escaping @Sendable () async throws -> Void
     ) async throws {
         // As on SQLite: the data is confirmed in place inside the transaction that records it,
         // under the write lock, so that garbage collection (which removes blob files under the
         // same lock) cannot remove it between that check and the commit. One statement does the
-        // writes (`registry_finish_upload` in ``PostgresSchema``); concurrent finishes share a
-        // transaction.
-        try await commits.commit(.init(
+        // writes (`registry_finish_upload` in ``PostgresSchema``), only when the quota allows
+        // them (no row otherwise); concurrent finishes share a transaction, each in turn.
+        let rows = try await commits.commit(.init(
             preparation: data,
             query: """
                 SELECT registry_finish_upload(\(id.value), \(repository.value), \(digest.description), \(size), \(Self.now))
+                WHERE \(limit)::bigint IS NULL
+                OR NOT registry_link_exceeds_quota(\(repository.value), \(digest.description), \(size), \(limit))
                 """))
+        guard rows == 1 else { throw QuotaLimitReached() }
     }
 
     public func uploads(notUpdatedSince date: Date) async throws -> [UploadRecord] {

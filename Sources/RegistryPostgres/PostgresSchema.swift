@@ -2,8 +2,9 @@ import Logging
 import PostgresNIO
 
 /// The metadata schema on PostgreSQL: the tables of SQLite's schema version 3
-/// (`SQLiteSchema`), in PostgreSQL types, plus the two functions that carry registry rules SQLite
-/// keeps in SQL (finishing an upload) or in the connection (taking the write lock).
+/// (`SQLiteSchema`), in PostgreSQL types, plus the functions that carry registry rules SQLite
+/// keeps in SQL (finishing an upload, the quota check of a link) or in the connection (taking
+/// the write lock).
 ///
 /// Versions count from 1 for this backend on its own (no PostgreSQL database predates it);
 /// `schema_version` holds the one a database is at, and each migration in ``migrations`` takes
@@ -12,7 +13,7 @@ import PostgresNIO
 /// Every text key is `COLLATE "C"`: listings page by byte order, as in SQLite and as the
 /// distribution spec's "lexical order" means, whatever collation the database was created with.
 enum PostgresSchema {
-    static let version = 3
+    static let version = 4
 
     /// Statements that take a database from version `key - 1` to `key`.
     static let migrations: [Int: [String]] = [
@@ -194,6 +195,24 @@ enum PostgresSchema {
                 uncompressed_size BIGINT NOT NULL,
                 verified_at BIGINT NOT NULL
             )
+            """,
+        ],
+        // 4: storage quotas checked inside the write that links a blob (finishing an upload,
+        // mounting): whether linking the digest would take the repository's linked bytes past
+        // the limit. A blob the repository links already adds nothing.
+        4: [
+            """
+            CREATE FUNCTION registry_link_exceeds_quota(
+                p_repository TEXT, p_digest TEXT, p_size BIGINT, p_limit BIGINT
+            ) RETURNS boolean LANGUAGE sql STABLE AS $$
+                SELECT NOT EXISTS (
+                        SELECT 1 FROM repositories r JOIN repository_blobs rb ON rb.repository_id = r.id
+                        WHERE r.name = p_repository AND rb.digest = p_digest)
+                    AND p_size + (
+                        SELECT coalesce(sum(b.size), 0)::bigint FROM repositories r
+                        JOIN repository_blobs rb ON rb.repository_id = r.id JOIN blobs b ON b.digest = rb.digest
+                        WHERE r.name = p_repository) > p_limit
+            $$
             """,
         ],
     ]

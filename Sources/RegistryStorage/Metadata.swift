@@ -171,8 +171,8 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
 
     // MARK: Writes (drop the repository's entries)
 
-    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
-        try await invalidating(repository) { try await base.mountBlob(digest, from: source, into: repository) }
+    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName, limit: Int64?) async throws -> Bool {
+        try await invalidating(repository) { try await base.mountBlob(digest, from: source, into: repository, limit: limit) }
     }
 
     public func unlinkBlob(_ digest: Digest, from repository: RepositoryName) async throws -> Bool {
@@ -215,11 +215,11 @@ public final class Metadata: MetadataStore, MetadataMaintenance, CacheEvictionSt
     }
 
     public func finishUpload(
-        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName, limit: Int64?,
         storing data: @escaping @Sendable () async throws -> Void
     ) async throws {
         try await invalidating(repository) {
-            try await base.finishUpload(id, linking: digest, size: size, into: repository, storing: data)
+            try await base.finishUpload(id, linking: digest, size: size, into: repository, limit: limit, storing: data)
         }
     }
 

@@ -13,8 +13,9 @@ public protocol MetadataStore: Sendable {
     func blobSize(_ digest: Digest) async throws -> Int64?
     /// Lets `repository` read a blob the registry stores (creating the repository): with
     /// `source`, only a blob that repository may read. Returns false, changing nothing, when
-    /// there is no such blob. Checked and linked atomically.
-    func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool
+    /// there is no such blob. Checked and linked atomically; with a `limit`, throws
+    /// ``QuotaLimitReached`` when the link would take the repository's linked bytes past it.
+    func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName, limit: Int64?) async throws -> Bool
     /// Withdraws `repository`'s access to a blob. Returns whether it had access.
     func unlinkBlob(_ digest: Digest, from repository: RepositoryName) async throws -> Bool
     /// Sum of the sizes of the distinct stored blobs `repository` links (0 for an unknown
@@ -58,9 +59,11 @@ public protocol MetadataStore: Sendable {
     /// Ends a session whose data becomes blob `digest`, and lets `repository` read that blob,
     /// in one transaction. `data` (which makes sure the bytes are in place) runs inside it,
     /// under the write lock, so that no garbage collection removes the file between that check
-    /// and the records' commit.
+    /// and the records' commit. With a `limit`, throws ``QuotaLimitReached``, changing nothing,
+    /// when the link would take the repository's linked bytes past it (a blob it already links
+    /// adds nothing).
     func finishUpload(
-        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName, limit: Int64?,
         storing data: @escaping @Sendable () async throws -> Void) async throws
     func uploads(notUpdatedSince date: Date) async throws -> [UploadRecord]
 
@@ -70,6 +73,19 @@ public protocol MetadataStore: Sendable {
 }
 
 extension MetadataStore {
+    // The links no storage quota limits (the pull-through cache, migration, tests).
+
+    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
+        try await mountBlob(digest, from: source, into: repository, limit: nil)
+    }
+
+    public func finishUpload(
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        storing data: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        try await finishUpload(id, linking: digest, size: size, into: repository, limit: nil, storing: data)
+    }
+
     /// Stores a manifest, moving `tag` (if any) to it.
     public func putManifest(
         _ manifest: NewManifest, tag: Tag?, in repository: RepositoryName, events: [OutboxEvent] = []

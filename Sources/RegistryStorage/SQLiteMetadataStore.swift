@@ -201,9 +201,10 @@ public final class SQLiteMetadataStore: MetadataStore {
             .first?.column("size")?.int64
     }
 
-    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName) async throws -> Bool {
+    public func mountBlob(_ digest: Digest, from source: RepositoryName?, into repository: RepositoryName, limit: Int64?) async throws -> Bool {
         // Checked and linked in one transaction: garbage collection, which deletes a blob only
-        // when no repository links it, cannot slip in between.
+        // when no repository links it, cannot slip in between, nor can another link past the
+        // quota.
         try await transaction { db in
             let present: Bool
             if let source {
@@ -220,10 +221,29 @@ public final class SQLiteMetadataStore: MetadataStore {
                 present = try await !db.query("SELECT 1 AS present FROM blobs WHERE digest = ?", [.text(digest.description)]).isEmpty
             }
             guard present else { return false }
+            if let limit, try await Self.wouldExceed(limit, linking: digest, into: repository, on: db) { throw QuotaLimitReached() }
             let repositoryID = try await Self.ensureRepository(repository, on: db)
             try await Self.link(digest, into: repositoryID, on: db)
             return true
         }
+    }
+
+    /// Whether linking `digest` (a stored blob) would take `repository`'s linked bytes past
+    /// `limit`: the check `finish_upload`'s trigger makes, for mounts.
+    private static func wouldExceed(_ limit: Int64, linking digest: Digest, into repository: RepositoryName, on db: SQLiteConnection) async throws -> Bool {
+        let row = try await db.query(
+            """
+            SELECT NOT EXISTS (
+                    SELECT 1 FROM repositories r JOIN repository_blobs rb ON rb.repository_id = r.id
+                    WHERE r.name = ?1 AND rb.digest = ?2)
+                AND (SELECT size FROM blobs WHERE digest = ?2) + (
+                    SELECT coalesce(sum(b.size), 0) FROM repositories r
+                    JOIN repository_blobs rb ON rb.repository_id = r.id JOIN blobs b ON b.digest = rb.digest
+                    WHERE r.name = ?1) > ?3 AS exceeds
+            """,
+            [.text(repository.value), .text(digest.description), .int64(limit)]
+        ).first
+        return row?.column("exceeds")?.integer == 1
     }
 
     /// Lets a repository read a blob. A link made again counts as new, so that the grace period
@@ -468,17 +488,28 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func finishUpload(
-        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName,
+        _ id: UploadID, linking digest: Digest, size: Int64, into repository: RepositoryName, limit: Int64?,
         storing data: @escaping @Sendable () async throws -> Void
     ) async throws {
         // The data is confirmed in place inside the transaction that records it, under the
         // write lock: garbage collection (which removes blob files under the same lock) cannot
-        // remove it between that check and the commit. One statement does the four writes (see
-        // `SQLiteSchema.writerStatements`), and concurrent finishes share a transaction.
-        try await commits.commit(.init(
-            preparation: data,
-            sql: "INSERT INTO finished_uploads (upload_id, repository, digest, size, finished_at) VALUES (?, ?, ?, ?, ?)",
-            binds: [.text(id.value), .text(repository.value), .text(digest.description), .int64(size), .int64(Self.now)]))
+        // remove it between that check and the commit. One statement checks the quota and does
+        // the four writes (see `SQLiteSchema.writerStatements`), and concurrent finishes share a
+        // transaction, each in turn: the second sees the first's link.
+        do {
+            try await commits.commit(.init(
+                preparation: data,
+                sql: """
+                    INSERT INTO finished_uploads (upload_id, repository, digest, size, finished_at, quota_limit)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                binds: [
+                    .text(id.value), .text(repository.value), .text(digest.description), .int64(size), .int64(Self.now),
+                    limit.map { .int64($0) } ?? .null,
+                ]))
+        } catch let error as SQLiteError where error.message == SQLiteSchema.quotaLimitReached {
+            throw QuotaLimitReached()
+        }
     }
 
     public func uploads(notUpdatedSince date: Date) async throws -> [UploadRecord] {

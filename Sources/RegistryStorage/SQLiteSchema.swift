@@ -265,14 +265,27 @@ enum SQLiteSchema {
     /// schema): finishing an upload is one `INSERT` into `finished_uploads`, whose trigger
     /// removes the session, records the blob and links it to the repository (created if
     /// needed), and lifts a tombstone the digest may have (its file is the new one). A blob
-    /// linked again has its link's age reset, as `mountBlob` does.
+    /// linked again has its link's age reset, as `mountBlob` does. With a `quota_limit`, a blob
+    /// the repository does not link yet and that would take its linked bytes past the limit
+    /// aborts the statement (``quotaLimitReached``), which undoes only itself.
+    /// The message of the trigger's abort when a finish would pass the quota it was given.
+    static let quotaLimitReached = "registry: storage quota limit reached"
+
     static let writerStatements: [String] = [
         """
-        CREATE TEMP VIEW finished_uploads (upload_id, repository, digest, size, finished_at)
-        AS SELECT NULL, NULL, NULL, NULL, NULL WHERE 0
+        CREATE TEMP VIEW finished_uploads (upload_id, repository, digest, size, finished_at, quota_limit)
+        AS SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0
         """,
         """
         CREATE TEMP TRIGGER finish_upload INSTEAD OF INSERT ON finished_uploads BEGIN
+            SELECT RAISE(ABORT, '\(quotaLimitReached)') WHERE NEW.quota_limit IS NOT NULL
+                AND NOT EXISTS (
+                    SELECT 1 FROM repositories r JOIN repository_blobs rb ON rb.repository_id = r.id
+                    WHERE r.name = NEW.repository AND rb.digest = NEW.digest)
+                AND NEW.size + (
+                    SELECT coalesce(sum(b.size), 0) FROM repositories r
+                    JOIN repository_blobs rb ON rb.repository_id = r.id JOIN blobs b ON b.digest = rb.digest
+                    WHERE r.name = NEW.repository) > NEW.quota_limit;
             DELETE FROM uploads WHERE id = NEW.upload_id;
             DELETE FROM blob_tombstones WHERE digest = NEW.digest;
             INSERT INTO repositories (name, created_at) VALUES (NEW.repository, NEW.finished_at)

@@ -37,6 +37,41 @@ struct PolicyQueriesContractTests {
         }
     }
 
+    @Test(arguments: MetadataBackend.available)
+    func linksPastTheirLimitAreRefusedAndChangeNothing(_ backend: MetadataBackend) async throws {
+        try await backend.withStore { store in
+            func upload(_ seed: UInt8, size: Int64, limit: Int64?) async throws -> UploadID {
+                let id = UploadID()
+                try await store.createUpload(UploadRecord(id: id, repository: repository, createdAt: Date(), updatedAt: Date()))
+                try await store.finishUpload(id, linking: DigestHasher.digest(of: [seed]), size: size, into: repository, limit: limit, storing: {})
+                return id
+            }
+            _ = try await upload(1, size: 600, limit: 1000)
+            // Past the limit: no link, no blob, and the session is still there for the caller to end.
+            let refusedID = UploadID()
+            try await store.createUpload(UploadRecord(id: refusedID, repository: repository, createdAt: Date(), updatedAt: Date()))
+            await #expect(throws: QuotaLimitReached()) {
+                try await store.finishUpload(refusedID, linking: DigestHasher.digest(of: [2]), size: 600, into: repository, limit: 1000, storing: {})
+            }
+            #expect(try await store.upload(refusedID) != nil)
+            #expect(try await store.blobSize(DigestHasher.digest(of: [2])) == nil)
+            #expect(try await store.linkedBlobBytes(in: repository) == 600)
+            // A blob the repository links already adds nothing; exactly at the limit passes.
+            _ = try await upload(1, size: 600, limit: 600)
+            _ = try await upload(3, size: 400, limit: 1000)
+            #expect(try await store.linkedBlobBytes(in: repository) == 1000)
+
+            // Mounts: the same rule.
+            try await store.addBlob(DigestHasher.digest(of: [4]), size: 50, into: other)
+            await #expect(throws: QuotaLimitReached()) {
+                try await store.mountBlob(DigestHasher.digest(of: [4]), from: other, into: repository, limit: 1000)
+            }
+            #expect(try await store.mountBlob(DigestHasher.digest(of: [4]), from: other, into: repository, limit: 1050))
+            #expect(try await store.mountBlob(DigestHasher.digest(of: [4]), from: other, into: repository, limit: 0))
+            #expect(try await store.linkedBlobBytes(in: repository) == 1050)
+        }
+    }
+
     /// Immutable tags as the core passes them: every tag starting with "v".
     private let releases = FrozenTags { $0.value.hasPrefix("v") }
 

@@ -87,6 +87,31 @@ struct QuotaTests {
         }
     }
 
+    /// Each upload passes the early check on the same usage; their completions, checked inside
+    /// the write's transaction, store only what fits.
+    @Test func concurrentUploadsCannotTogetherPassTheQuota() async throws {
+        try await TestRegistry.with(configure: Self.quotas) { client in
+            let blobs = (0..<8).map { _ in RegistryClient.randomBytes(3 * 1024) }
+            let statuses = try await withThrowingTaskGroup(of: (Digest, UInt).self) { group in
+                for bytes in blobs {
+                    let digest = RegistryClient.digest(bytes)
+                    group.addTask {
+                        (digest, try await client.request(.POST, "/v2/team/app/blobs/uploads/?digest=\(digest)", body: bytes).status.code)
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            // 3 × 3 KiB fit in 10 KiB; a fourth would not.
+            #expect(statuses.values.filter { $0 == 201 }.count == 3)
+            #expect(statuses.values.filter { $0 == 403 }.count == 5)
+            for (digest, status) in statuses {
+                let head = try await client.request(.HEAD, "/v2/team/app/blobs/\(digest)")
+                #expect(head.status == (status == 201 ? .ok : .notFound))
+            }
+            #expect(try uploadsOnDisk(client).isEmpty)
+        }
+    }
+
     @Test func mountOverQuotaIsRefused() async throws {
         try await TestRegistry.with(configure: Self.quotas) { client in
             let big = RegistryClient.randomBytes(4 * 1024)
