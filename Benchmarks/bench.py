@@ -440,7 +440,7 @@ def main():
     ui.add_argument("--tags", type=int, default=1_000, help="tags of the one large repository")
     features = parser.add_argument_group("--backend features")
     features.add_argument("--variants", default="control,metrics,audit,limits,all",
-                          help="which of control, metrics, audit, limits, all to measure against off (comma-separated)")
+                          help="which of control, metrics, audit, limits, quotas, all to measure against off (comma-separated)")
     features.add_argument("--push-blobs", type=int, default=1000,
                           help="blobs per round of the small pushes (and a tenth as many manifests)")
     cluster = parser.add_argument_group("--backend cluster")

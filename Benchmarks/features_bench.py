@@ -12,7 +12,9 @@ Variants (one server each, started afresh every round, all on loopback, filesyst
   metrics  `GET /metrics` served and scraped once a second during the load
   audit    every pull, push and login recorded in the audit log
   limits   rate limits configured but never hit (rates far above the load)
-  all      the three together
+  quotas   a storage quota on every repository, never reached (checked before each upload and
+           again inside the write that links its blob)
+  all      metrics, audit and limits together
 
 Scenarios: GET manifest by tag and GET /v2/ (wrk, 32 connections); an image pull as docker makes
 it, the manifest by tag, then the config blob, then the 4 KiB layer (wrk with a Lua script that
@@ -80,6 +82,14 @@ rate_limits:
   pull: {rate: 1000000/s, burst: 1000000}
   push: {rate: 1000000/s, burst: 1000000}
   other: {rate: 1000000/s, burst: 1000000}
+""",
+    "quotas": """
+metrics:
+  enabled: false
+audit:
+  enabled: false
+quotas:
+  default: 1TiB
 """,
     "all": """
 metrics:

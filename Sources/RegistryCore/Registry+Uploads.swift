@@ -38,14 +38,16 @@ extension Registry {
     public func uploadMonolithic<Body: AsyncSequence>(
         _ body: Body, digest: Digest, in repository: RepositoryName, declaredLength: Int64? = nil
     ) async throws -> Digest where Body.Element == ByteBuffer {
+        var early: EarlyQuotaCheck?
         if let declaredLength {
             try requireWritable(repository)
-            _ = try await checkQuota(adding: declaredLength, blob: digest, in: repository)
+            early = EarlyQuotaCheck(result: try await checkQuota(adding: declaredLength, blob: digest, in: repository))
         }
         let status = try await startUpload(in: repository, algorithm: digest.algorithm)
         do {
             return try await completeUpload(
-                status.id, in: repository, digest: digest, range: nil, finalChunk: body, declaredLength: declaredLength)
+                status.id, in: repository, digest: digest, range: nil, finalChunk: body, declaredLength: declaredLength,
+                quotaCheckedEarly: early)
         } catch {
             // The session was this request's alone: nothing of it may outlive a failure.
             await abandon(status.id)
@@ -89,12 +91,28 @@ extension Registry {
         _ id: UploadID, in repository: RepositoryName, digest: Digest, range: ChunkRange?, finalChunk: Body,
         declaredLength: Int64? = nil
     ) async throws -> Digest where Body.Element == ByteBuffer {
+        try await completeUpload(
+            id, in: repository, digest: digest, range: range, finalChunk: finalChunk, declaredLength: declaredLength,
+            quotaCheckedEarly: nil)
+    }
+
+    /// The quota check an upload made before its data was read (nil: nothing to count), so
+    /// that completing it does not ask again. The link's own check still decides.
+    struct EarlyQuotaCheck {
+        var result: QuotaCheck?
+    }
+
+    private func completeUpload<Body: AsyncSequence>(
+        _ id: UploadID, in repository: RepositoryName, digest: Digest, range: ChunkRange?, finalChunk: Body,
+        declaredLength: Int64?, quotaCheckedEarly early: EarlyQuotaCheck?
+    ) async throws -> Digest where Body.Element == ByteBuffer {
         try requireWritable(repository)
         return try await withSession(id, in: repository) { state in
-            if let declaredLength {
-                try await self.discardingOnRefusal(id) {
+            var early = early
+            if early == nil, let declaredLength {
+                early = try await self.discardingOnRefusal(id) {
                     let (total, overflow) = state.length.addingReportingOverflow(declaredLength)
-                    _ = try await self.checkQuota(adding: overflow ? .max : total, blob: digest, in: repository)
+                    return EarlyQuotaCheck(result: try await self.checkQuota(adding: overflow ? .max : total, blob: digest, in: repository))
                 }
             }
             try await self.append(finalChunk, to: id, state: &state, range: range)
@@ -111,8 +129,13 @@ extension Registry {
                     .digestInvalid, detail: ["digest": digest.description, "computed": actual.description])
             }
             let length = state.length
-            let quota = try await self.discardingOnRefusal(id) {
-                try await self.checkQuota(adding: length, blob: digest, in: repository)
+            // Without an early answer, one now, before the file is put in place: the usage the
+            // warning needs, and in the common case a refusal that leaves no file behind.
+            let quota: QuotaCheck?
+            if let early {
+                quota = early.result
+            } else {
+                quota = try await self.discardingOnRefusal(id) { try await self.checkQuota(adding: length, blob: digest, in: repository) }
             }
             if state.length == 0 {
                 // Nothing was written, so no data file exists yet: the empty blob needs one.
