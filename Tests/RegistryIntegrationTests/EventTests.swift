@@ -380,13 +380,15 @@ struct EventTests {
         do {
             try await client.pushImage(to: "team/old", tag: "v1")
             // Refused at once, then retried after 1 s and 2 s: past 2 s it is given up (the
-            // deadline leaves room for a machine busy with the whole suite).
+            // deadline leaves room for a machine busy with the whole suite). How many attempts
+            // came first is not checked: on a starved machine the first may come after 2 s, and
+            // the event is then dropped untried, as max_age says. The attempts before a drop
+            // are counted in `theDeliveryCountsFailedDroppedDeliveredAndPendingEvents`.
             let deadline = ContinuousClock.now + .seconds(60)
             while dropped.withLockedValue({ $0.isEmpty }), ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(dropped.withLockedValue { $0 } == ["team/old"])
-            #expect(receiver.refused >= 1)
             receiver.behaviour = .accept
             try await client.pushImage(to: "team/new", tag: "v1")
             do {
