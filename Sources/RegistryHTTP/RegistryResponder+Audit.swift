@@ -30,7 +30,8 @@ extension RegistryResponder {
             authenticated: note.identity != nil, presentedCredentials: presented)
         else { return }
         // A refused login names the user it tried.
-        let user = note.identity?.name ?? note.formUser ?? credentials.flatMap { AccessControl.basicCredentials($0)?.0 }.flatMap { $0.isEmpty ? nil : $0 }
+        let basicUser = credentials.flatMap { AccessControl.basicCredentials($0)?.0 }.flatMap { $0.isEmpty ? nil : $0 }
+        let user = note.identity?.name ?? note.formUser ?? basicUser
         recorder.record(AuditRecord(
             time: Date(), user: user, isRobot: RobotAccount.isRobotName(user), address: request.remoteAddress ?? "-",
             userAgent: request.headers.first(name: "user-agent") ?? "", action: action, repository: repository,

@@ -164,7 +164,8 @@ public struct RootMaintenance: Sendable {
     /// `registry rm`, with a `repository.deleted` event (no actor: an operator at the root).
     public func deleteRepository(_ repository: String) async throws -> String {
         let name = try RepositoryName(validating: repository)
-        let events = configuration.makeEventRecorder(outbox: database)?.outboxEvents([RegistryEvent(.repositoryDeleted, repository: name)]) ?? []
+        let recorder = configuration.makeEventRecorder(outbox: database)
+        let events = recorder?.outboxEvents([RegistryEvent(.repositoryDeleted, repository: name)]) ?? []
         guard try await database.deleteRepository(name, events: events) else { throw MaintenanceError.unknownRepository(name.value) }
         return "deleted repository \(name.value): its tags, manifests and blob links; "
             + "`registry gc` reclaims the blobs no other repository uses"
